@@ -1,0 +1,70 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Settings shared by every target: Swift 6 language mode comes with the tools version.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "MeshDojo",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "productpage", targets: ["productpage"]),
+        .executable(name: "details", targets: ["details"]),
+        .executable(name: "reviews", targets: ["reviews"]),
+        .executable(name: "ratings", targets: ["ratings"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: Bookinfo
+        .target(
+            name: "BookinfoKit",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "Details", dependencies: ["BookinfoKit"], swiftSettings: swiftSettings),
+        .target(
+            name: "Ratings",
+            dependencies: ["BookinfoKit", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "Reviews", dependencies: ["BookinfoKit"], swiftSettings: swiftSettings),
+        .target(
+            name: "Productpage",
+            dependencies: ["BookinfoKit", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "productpage", dependencies: ["Productpage"], path: "Sources/Executables/productpage", swiftSettings: swiftSettings),
+        .executableTarget(name: "details", dependencies: ["Details"], path: "Sources/Executables/details", swiftSettings: swiftSettings),
+        .executableTarget(name: "reviews", dependencies: ["Reviews"], path: "Sources/Executables/reviews", swiftSettings: swiftSettings),
+        .executableTarget(name: "ratings", dependencies: ["Ratings"], path: "Sources/Executables/ratings", swiftSettings: swiftSettings),
+
+        // MARK: Tests
+        .testTarget(
+            name: "BookinfoTests",
+            dependencies: [
+                "BookinfoKit", "Details", "Ratings", "Reviews", "Productpage",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

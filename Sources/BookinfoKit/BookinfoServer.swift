@@ -1,0 +1,181 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// One answer of a bookinfo handler: the route it matched (the metrics label) and the response.
+public struct Routed: Sendable {
+    public var route: String
+    public var response: Response
+
+    public init(_ route: String, _ response: Response) {
+        self.route = route
+        self.response = response
+    }
+}
+
+/// A bookinfo service's request handling, without the shared instrumentation.
+public protocol BookinfoHandler: Sendable {
+    /// Answers one request; errors thrown here become a 500 (or the status of an `HTTPError`).
+    func respond(to request: Request, context: BasicRequestContext) async throws -> Routed
+}
+
+/// Wraps a handler with what every service shares: `GET /metrics`, request counting and
+/// latency by route and status, and the request id in the log metadata.
+public struct InstrumentedResponder<Handler: BookinfoHandler>: HTTPResponder {
+    public typealias Context = BasicRequestContext
+    let handler: Handler
+    let metrics: MetricsRegistry
+
+    public init(handler: Handler, metrics: MetricsRegistry) {
+        self.handler = handler
+        self.metrics = metrics
+    }
+
+    public func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+        let start = ContinuousClock.now
+        var context = context
+        if let requestID = request.headers[.requestID] {
+            context.logger[metadataKey: "bookinfo.request_id"] = .string(requestID)
+        }
+        let routed: Routed
+        if request.uri.path == "/metrics", request.method == .get || request.method == .head {
+            routed = Routed("/metrics", .text(metrics.exposition(), contentType: "text/plain; version=0.0.4; charset=utf-8"))
+        } else {
+            do {
+                routed = try await handler.respond(to: request, context: context)
+            } catch let error as HTTPError {
+                routed = Routed("error", Response(status: error.status, headers: error.headers))
+            } catch {
+                context.logger.error("handler failed", metadata: ["bookinfo.error": "\(error)"])
+                routed = Routed("error", Response(status: .internalServerError))
+            }
+        }
+        let seconds = (ContinuousClock.now - start).seconds
+        let status = String(routed.response.status.code)
+        metrics.increment(
+            "http_requests_total", help: "HTTP requests answered, by route, method and status.",
+            labels: [("route", routed.route), ("method", request.method.rawValue), ("status", status)])
+        metrics.observe(
+            "http_request_duration_seconds", help: "Time to answer an HTTP request, by route.",
+            labels: [("route", routed.route)], value: seconds)
+        context.logger.debug(
+            "request",
+            metadata: [
+                "http.method": "\(request.method)", "http.path": "\(request.uri.path)", "http.status": "\(status)",
+                "http.duration_ms": "\(seconds * 1000)",
+            ])
+        return routed.response
+    }
+}
+
+extension Duration {
+    /// The duration in seconds as a floating-point number.
+    public var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
+
+extension Response {
+    /// A 200 (or `status`) response with a body of bytes and a content type.
+    public static func text(_ body: String, status: HTTPResponse.Status = .ok, contentType: String) -> Response {
+        Response(
+            status: status, headers: [.contentType: contentType],
+            body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// A JSON response whose body is given as already-serialised bytes.
+    public static func json(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
+        text(body, status: status, contentType: "application/json")
+    }
+}
+
+/// Starting a bookinfo service: command-line port, listening address, logging, the Hummingbird app.
+public enum BookinfoServer {
+    /// The port from the first command-line argument, or `defaultPort`; prints `usage` and exits
+    /// with status 2 when the argument is missing (and there is no default) or not a port number.
+    public static func port(arguments: [String], usage: String, defaultPort: Int? = nil) -> Int {
+        guard arguments.count > 1 else {
+            if let defaultPort { return defaultPort }
+            FileHandle.standardError.write(Data("usage: \(usage)\n".utf8))
+            exit(2)
+        }
+        guard let port = Int(arguments[1]), (0...65535).contains(port) else {
+            FileHandle.standardError.write(Data("usage: \(usage)\n\(arguments[1]): not a port number\n".utf8))
+            exit(2)
+        }
+        return port
+    }
+
+    /// The address to listen on: `LISTEN_HOST` when set, otherwise `::` (IPv6 and IPv4 alike)
+    /// where the machine has IPv6, else `0.0.0.0`.
+    public static func listenHost(_ environment: BookinfoEnvironment) -> String {
+        if let host = environment["LISTEN_HOST"], !host.isEmpty { return host }
+        return ipv6Available() ? "::" : "0.0.0.0"
+    }
+
+    static func ipv6Available() -> Bool {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_addr = in6addr_any
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) == 0
+            }
+        }
+    }
+
+    /// Structured (JSON lines) logging on standard error, level from `LOG_LEVEL` (default info).
+    public static func bootstrapLogging(_ environment: BookinfoEnvironment) {
+        let level = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = JSONLogHandler(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+
+    /// The Hummingbird application serving `handler` on `host:port`.
+    ///
+    /// - Parameters:
+    ///   - name: the service name, used as the logger label.
+    ///   - handler: the service's request handling.
+    ///   - metrics: the registry behind `GET /metrics`.
+    ///   - host: the address to bind; see ``listenHost(_:)``.
+    ///   - port: the port, 0 for any free one.
+    ///   - services: long-lived services that start before and stop after the server.
+    ///   - onServerRunning: called with the bound port once the server accepts connections.
+    public static func application<Handler: BookinfoHandler>(
+        name: String, handler: Handler, metrics: MetricsRegistry, host: String, port: Int,
+        services: [any Service] = [], onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> Application<InstrumentedResponder<Handler>> {
+        let logger = {
+            var logger = Logger(label: name)
+            logger.logLevel = LoggingSystemLevel.current
+            return logger
+        }()
+        return Application(
+            responder: InstrumentedResponder(handler: handler, metrics: metrics),
+            configuration: .init(address: .hostname(host, port: port), serverName: nil, backlog: 1024),
+            services: services,
+            onServerRunning: { channel in
+                logger.info("listening", metadata: ["bookinfo.address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+                await onServerRunning(channel.localAddress?.port ?? port)
+            },
+            logger: logger
+        )
+    }
+}
+
+/// The level chosen at bootstrap, so application loggers follow `LOG_LEVEL` too.
+enum LoggingSystemLevel {
+    static var current: Logger.Level {
+        ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    }
+}

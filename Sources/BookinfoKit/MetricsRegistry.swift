@@ -1,0 +1,125 @@
+import Foundation
+import Synchronization
+
+/// Counters and histograms in memory, rendered in the Prometheus text format (version 0.0.4).
+///
+/// Every service exposes one registry on `GET /metrics`: `bookinfo_http_requests_total` and
+/// `bookinfo_http_request_duration_seconds` by route and status, the process metrics, and whatever
+/// a service adds (productpage's `request_result_total`).
+public final class MetricsRegistry: Sendable {
+    /// Upper bounds of the latency histogram buckets, in seconds.
+    public static let buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+    private struct Family {
+        var help: String
+        var type: String
+        /// Rendered label set (`{a="b"}`) → value(s).
+        var counters: [String: Double] = [:]
+        var histograms: [String: Histogram] = [:]
+        var created: [String: Double] = [:]
+    }
+
+    private struct Histogram {
+        var counts = [UInt64](repeating: 0, count: MetricsRegistry.buckets.count)
+        var sum = 0.0
+        var count: UInt64 = 0
+    }
+
+    private let families = Mutex<[String: Family]>([:])
+    private let startTime = Date().timeIntervalSince1970
+
+    public init() {}
+
+    /// Adds `by` to the counter `name` with these labels, creating it on first use.
+    public func increment(_ name: String, help: String, labels: [(String, String)], by: Double = 1) {
+        let key = Self.render(labels)
+        let now = Date().timeIntervalSince1970
+        families.withLock { families in
+            families[name, default: Family(help: help, type: "counter")].counters[key, default: 0] += by
+            if families[name]!.created[key] == nil { families[name]!.created[key] = now }
+        }
+    }
+
+    /// Records one observation of `value` seconds in the histogram `name`.
+    public func observe(_ name: String, help: String, labels: [(String, String)], value: Double) {
+        let key = Self.render(labels)
+        families.withLock { families in
+            var family = families[name] ?? Family(help: help, type: "histogram")
+            var histogram = family.histograms[key] ?? Histogram()
+            for (index, bound) in Self.buckets.enumerated() where value <= bound {
+                histogram.counts[index] += 1
+            }
+            histogram.sum += value
+            histogram.count += 1
+            family.histograms[key] = histogram
+            families[name] = family
+        }
+    }
+
+    /// The current value of a counter, for tests and benchmarks.
+    public func counterValue(_ name: String, labels: [(String, String)]) -> Double {
+        families.withLock { $0[name]?.counters[Self.render(labels)] ?? 0 }
+    }
+
+    /// Every metric in the Prometheus text exposition format, families sorted by name.
+    public func exposition() -> String {
+        var out = ""
+        let snapshot = families.withLock { $0 }
+        for name in snapshot.keys.sorted() {
+            let family = snapshot[name]!
+            out += "# HELP \(name) \(family.help)\n# TYPE \(name) \(family.type)\n"
+            for key in family.counters.keys.sorted() {
+                out += "\(name)\(key) \(Self.format(family.counters[key]!))\n"
+            }
+            for key in family.histograms.keys.sorted() {
+                let histogram = family.histograms[key]!
+                let inner = key.isEmpty ? "" : String(key.dropFirst().dropLast()) + ","
+                for (index, bound) in Self.buckets.enumerated() {
+                    out += "\(name)_bucket{\(inner)le=\"\(Self.format(bound))\"} \(histogram.counts[index])\n"
+                }
+                out += "\(name)_bucket{\(inner)le=\"+Inf\"} \(histogram.count)\n"
+                out += "\(name)_sum\(key) \(Self.format(histogram.sum))\n"
+                out += "\(name)_count\(key) \(histogram.count)\n"
+            }
+            if !family.created.isEmpty {
+                out += "# HELP \(name.replacingSuffix("_total", with: "_created")) \(family.help)\n"
+                out += "# TYPE \(name.replacingSuffix("_total", with: "_created")) gauge\n"
+                for key in family.created.keys.sorted() {
+                    out += "\(name.replacingSuffix("_total", with: "_created"))\(key) \(Self.format(family.created[key]!))\n"
+                }
+            }
+        }
+        out += ProcessStats.current().exposition(startTime: startTime)
+        return out
+    }
+
+    static func render(_ labels: [(String, String)]) -> String {
+        if labels.isEmpty { return "" }
+        let body = labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",")
+        return "{\(body)}"
+    }
+
+    static func escape(_ value: String) -> String {
+        var out = ""
+        for character in value {
+            switch character {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    static func format(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return String(value)
+    }
+}
+
+extension String {
+    fileprivate func replacingSuffix(_ suffix: String, with replacement: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) + replacement : self + replacement
+    }
+}
