@@ -47,6 +47,8 @@ public struct InstrumentedResponder<Handler: BookinfoHandler>: HTTPResponder {
         } else {
             do {
                 routed = try await handler.respond(to: request, context: context)
+            } catch is NIOTooManyBytesError {
+                routed = Routed("error", Response(status: .contentTooLarge))
             } catch let error as HTTPError {
                 routed = Routed("error", Response(status: error.status, headers: error.headers))
             } catch {
@@ -150,14 +152,16 @@ public enum BookinfoServer {
     ///   - host: the address to bind; see ``listenHost(_:)``.
     ///   - port: the port, 0 for any free one.
     ///   - services: long-lived services that start before and stop after the server.
+    ///   - logLevel: the application logger's level; `LOG_LEVEL` (default info) when nil.
     ///   - onServerRunning: called with the bound port once the server accepts connections.
     public static func application<Handler: BookinfoHandler>(
         name: String, handler: Handler, metrics: MetricsRegistry, host: String, port: Int,
-        services: [any Service] = [], onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        services: [any Service] = [], logLevel: Logger.Level? = nil,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> Application<InstrumentedResponder<Handler>> {
         let logger = {
             var logger = Logger(label: name)
-            logger.logLevel = LoggingSystemLevel.current
+            logger.logLevel = logLevel ?? LoggingSystemLevel.current
             return logger
         }()
         return Application(

@@ -43,10 +43,20 @@ public struct UpstreamClient: Sendable {
     /// Largest upstream body accepted; bookinfo bodies are under 1 KiB.
     public var maxBodyBytes = 1 << 20
 
-    /// - Parameter http: the client to send through; `HTTPClient.shared` by default, which needs no shutdown.
-    public init(http: HTTPClient = .shared) {
+    /// - Parameter http: the client to send through; by default one per process that lives as long
+    ///   as the process and so needs no shutdown.
+    public init(http: HTTPClient = UpstreamClient.processClient) {
         self.http = http
     }
+
+    /// The process-wide client: a refused connection fails at once instead of being retried until
+    /// the deadline, as Python's `requests` does, so a missing upstream is reported immediately.
+    public static let processClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout = .init(connect: .seconds(10))
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     /// Sends one GET and waits at most `timeout` for the whole answer.
     ///

@@ -1,0 +1,144 @@
+import BookinfoKit
+import Foundation
+import Hummingbird
+import HTTPTypes
+import NIOCore
+import ServiceLifecycle
+import Testing
+import Logging
+
+@Suite("BookinfoKit")
+struct BookinfoKitTests {
+    @Test("upstream URLs follow SERVICES_DOMAIN, *_HOSTNAME and *_SERVICE_PORT")
+    func upstreamBase() {
+        #expect(BookinfoEnvironment([:]).upstreamBase(for: "details") == "http://details:9080")
+        #expect(
+            BookinfoEnvironment(["SERVICES_DOMAIN": "default.svc.cluster.local"]).upstreamBase(for: "reviews")
+                == "http://reviews.default.svc.cluster.local:9080")
+        #expect(
+            BookinfoEnvironment(["RATINGS_HOSTNAME": "127.0.0.1", "RATINGS_SERVICE_PORT": "1234"]).upstreamBase(
+                for: "ratings") == "http://127.0.0.1:1234")
+    }
+
+    @Test("JSON keeps key order and numbers as written through a round trip")
+    func jsonRoundTrip() throws {
+        let value = try JSONValue.parse(#" { "b" : 1.50, "a" : [true, null, "x\"\u00e9"], "c": {} } "#)
+        #expect(value.compact == #"{"b":1.50,"a":[true,null,"x\"é"],"c":{}}"#)
+        #expect(value["b"]?.templateText == "1.50")
+        #expect(value["a"]?.arrayValue?.count == 3)
+    }
+
+    @Test("invalid JSON is rejected", arguments: ["", "{", "{\"a\":}", "[1,]", "01", "\"abc", "{} x", "nul"])
+    func jsonRejects(_ text: String) {
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }
+    }
+
+    @Test("deeply nested JSON is rejected instead of exhausting the stack")
+    func jsonDepth() {
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(String(repeating: "[", count: 100_000)) }
+    }
+
+    @Test("the propagated headers are picked in list order and a lone b3 header is expanded")
+    func propagation() {
+        let incoming: HTTPFields = [
+            HTTPField.Name("x-b3-sampled")!: "1", .requestID: "abc", HTTPField.Name("x-unrelated")!: "no",
+            .endUser: "jason",
+        ]
+        let picked = PropagatedHeaders.pick(PropagatedHeaders.tracing, from: incoming)
+        #expect(picked.map(\.0) == ["x-request-id", "x-b3-sampled"])
+        #expect(PropagatedHeaders.pick(PropagatedHeaders.forwardedByBackends, from: incoming).last! == ("end-user", "jason"))
+        let b3: HTTPFields = [HTTPField.Name("b3")!: "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90"]
+        let expanded = PropagatedHeaders.expandB3(b3)
+        #expect(expanded.map(\.0) == ["x-b3-traceid", "x-b3-spanid", "x-b3-sampled", "x-b3-parentspanid"])
+        #expect(expanded[2].1 == "1")
+    }
+
+    @Test("metrics render in the Prometheus text format")
+    func metricsExposition() {
+        let metrics = MetricsRegistry()
+        metrics.increment("request_result_total", help: "Results of requests", labels: [("destination_app", "details"), ("response_code", "200")])
+        metrics.increment("request_result_total", help: "Results of requests", labels: [("destination_app", "details"), ("response_code", "200")])
+        metrics.observe("latency_seconds", help: "Latency.", labels: [("route", "/x")], value: 0.003)
+        let text = metrics.exposition()
+        #expect(text.contains("# TYPE request_result_total counter\n"))
+        #expect(text.contains(#"request_result_total{destination_app="details",response_code="200"} 2"#))
+        #expect(text.contains(#"request_result_created{destination_app="details",response_code="200"} "#))
+        #expect(text.contains(#"latency_seconds_bucket{route="/x",le="0.0025"} 0"#))
+        #expect(text.contains(#"latency_seconds_bucket{route="/x",le="0.005"} 1"#))
+        #expect(text.contains(#"latency_seconds_count{route="/x"} 1"#))
+        #expect(text.contains("process_resident_memory_bytes "))
+    }
+
+    @Test("every upstream request asks for its own connection")
+    func connectionPerRequest() async throws {
+        let log = RequestLog()
+        try await withServer(ClosureHandler { request in log.record(request); return .json("{}") }) { port in
+            for _ in 0..<3 {
+                let result = await UpstreamClient().get(
+                    "http://127.0.0.1:\(port)/x", headers: [("x-request-id", "r1")], timeout: .seconds(3),
+                    logger: Logger(label: "test"))
+                #expect(result.isOK)
+            }
+        }
+        #expect(log.count == 3)
+        for entry in log.all {
+            #expect(entry.headers[.connection] == "close")
+            #expect(entry.headers[.requestID] == "r1")
+        }
+    }
+
+    @Test("an upstream slower than the deadline is a timeout, and a closed port a connection failure")
+    func upstreamFailures() async throws {
+        let slow = ClosureHandler { _ in try await Task.sleep(for: .seconds(5)); return .json("{}") }
+        try await withServer(slow) { port in
+            let start = ContinuousClock.now
+            let result = await UpstreamClient().get(
+                "http://127.0.0.1:\(port)/", headers: [], timeout: .milliseconds(300), logger: Logger(label: "test"))
+            guard case .failure(.timeout) = result else { Issue.record("expected a timeout, got \(result)"); return }
+            #expect(ContinuousClock.now - start < .seconds(4))
+        }
+        let refused = await UpstreamClient().get(
+            "http://127.0.0.1:1/", headers: [], timeout: .seconds(2), logger: Logger(label: "test"))
+        guard case .failure(.connection) = refused else { Issue.record("expected a connection failure, got \(refused)"); return }
+    }
+
+    @Test("/metrics counts requests by route and status")
+    func metricsEndpoint() async throws {
+        let metrics = MetricsRegistry()
+        let body = try await withServer(ClosureHandler { _ in .json("{}") }, metrics: metrics) { port in
+            _ = try await fetch("http://127.0.0.1:\(port)/anything")
+            return try await fetch("http://127.0.0.1:\(port)/metrics")
+        }
+        #expect(body.status == 200)
+        #expect(body.header("content-type") == "text/plain; version=0.0.4; charset=utf-8")
+        #expect(body.body.contains(#"http_requests_total{route="test",method="GET",status="200"} 1"#))
+    }
+
+    @Test("graceful shutdown lets an in-flight request finish")
+    func gracefulShutdown() async throws {
+        let (ports, portsContinuation) = AsyncStream<Int>.makeStream()
+        let (started, startedContinuation) = AsyncStream<Void>.makeStream()
+        let handler = ClosureHandler { _ in
+            startedContinuation.yield()
+            try? await Task.sleep(for: .milliseconds(500))
+            return .json(#"{"done":true}"#)
+        }
+        let app = BookinfoServer.application(
+            name: "test", handler: handler, metrics: MetricsRegistry(), host: "127.0.0.1", port: 0,
+            onServerRunning: { portsContinuation.yield($0) })
+        let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var portIterator = ports.makeAsyncIterator()
+            let port = await portIterator.next()!
+            async let answer = fetch("http://127.0.0.1:\(port)/slow")
+            var startedIterator = started.makeAsyncIterator()
+            await startedIterator.next()
+            await group.triggerGracefulShutdown()
+            let response = try await answer
+            #expect(response.status == 200)
+            #expect(response.body == #"{"done":true}"#)
+            try await tasks.waitForAll()
+        }
+    }
+}
