@@ -70,6 +70,13 @@ struct Fetched: Sendable {
     }
 }
 
+/// The tests' client: it does not follow redirects, so tests see them, and lives as long as the process.
+let testClient: HTTPClient = {
+    var configuration = HTTPClient.Configuration()
+    configuration.redirectConfiguration = .disallow
+    return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+}()
+
 /// Sends one request over a real socket and collects the whole answer.
 func fetch(
     _ url: String, method: HTTPMethod = .GET, headers: [(String, String)] = [], body: String? = nil
@@ -78,7 +85,7 @@ func fetch(
     request.method = method
     request.headers.add(contentsOf: headers)
     if let body { request.body = .bytes(ByteBuffer(string: body)) }
-    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+    let response = try await testClient.execute(request, timeout: .seconds(30))
     let bytes = try await response.body.collect(upTo: 4 << 20)
     return Fetched(
         status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
@@ -88,4 +95,15 @@ func fetch(
 /// Occurrences of `needle` in `haystack`.
 func count(_ needle: String, in haystack: String) -> Int {
     haystack.components(separatedBy: needle).count - 1
+}
+
+/// A real service that also records each request it receives.
+struct Recording<Inner: BookinfoHandler>: BookinfoHandler {
+    let inner: Inner
+    let log: RequestLog
+
+    func respond(to request: Request, context: BasicRequestContext) async throws -> Routed {
+        log.record(request)
+        return try await inner.respond(to: request, context: context)
+    }
 }
