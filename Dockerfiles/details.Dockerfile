@@ -1,4 +1,4 @@
-# The details service of Istio's bookinfo, in Swift. Istio bookinfo's details (ENABLE_EXTERNAL_BOOK_SERVICE=true for v2)
+# The details service of Istio's bookinfo, in Swift (ENABLE_EXTERNAL_BOOK_SERVICE=true makes it v2).
 # Build from the repository root:  docker build -f Dockerfiles/details.Dockerfile -t meshdojo/details:0.1.0 .
 ARG SWIFT_IMAGE=swift:6.3-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim

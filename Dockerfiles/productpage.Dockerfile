@@ -1,4 +1,4 @@
-# The productpage service of Istio's bookinfo, in Swift. PRODUCTPAGE_UI=modern for the current one)
+# The productpage service of Istio's bookinfo, in Swift (classic 1.0.6 markup; PRODUCTPAGE_UI=modern for the current one).
 # Build from the repository root:  docker build -f Dockerfiles/productpage.Dockerfile -t meshdojo/productpage:0.1.0 .
 ARG SWIFT_IMAGE=swift:6.3-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim

@@ -1,4 +1,4 @@
-# The ratings service of Istio's bookinfo, in Swift. SERVICE_VERSION=v1|v2|v-faulty|v-delayed|v-unavailable|v-unhealthy
+# The ratings service of Istio's bookinfo, in Swift (SERVICE_VERSION: v1, v2, v-faulty, v-delayed, v-unavailable, v-unhealthy).
 # Build from the repository root:  docker build -f Dockerfiles/ratings.Dockerfile -t meshdojo/ratings:0.1.0 .
 ARG SWIFT_IMAGE=swift:6.3-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim

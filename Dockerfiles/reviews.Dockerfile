@@ -1,4 +1,4 @@
-# The reviews service of Istio's bookinfo, in Swift. SERVICE_VERSION=v1|v2|v3 selects the version
+# The reviews service of Istio's bookinfo, in Swift (SERVICE_VERSION v1, v2 or v3 selects the version).
 # Build from the repository root:  docker build -f Dockerfiles/reviews.Dockerfile -t meshdojo/reviews:0.1.0 .
 ARG SWIFT_IMAGE=swift:6.3-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
