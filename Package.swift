@@ -14,6 +14,8 @@ let package = Package(
         .executable(name: "details", targets: ["details"]),
         .executable(name: "reviews", targets: ["reviews"]),
         .executable(name: "ratings", targets: ["ratings"]),
+        .executable(name: "lab-runner", targets: ["lab-runner"]),
+        .executable(name: "labctl", targets: ["labctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -24,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         // MARK: Bookinfo
@@ -57,7 +61,50 @@ let package = Package(
         .executableTarget(name: "reviews", dependencies: ["Reviews"], path: "Sources/Executables/reviews", swiftSettings: swiftSettings),
         .executableTarget(name: "ratings", dependencies: ["Ratings"], path: "Sources/Executables/ratings", swiftSettings: swiftSettings),
 
+        // MARK: Mesh
+        .target(name: "MeshModel", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
+        .target(name: "EnvoyConfig", dependencies: ["MeshModel"], swiftSettings: swiftSettings),
+        .target(
+            name: "LocalCluster",
+            dependencies: [
+                "MeshModel", "EnvoyConfig", "BookinfoKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LabRunner",
+            dependencies: [
+                "MeshModel", "LocalCluster", "BookinfoKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "lab-runner", dependencies: ["LabRunner"], path: "Sources/Executables/lab-runner", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "labctl",
+            dependencies: [
+                "MeshModel", "BookinfoKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Sources/Executables/labctl", swiftSettings: swiftSettings
+        ),
+
         // MARK: Tests
+        .testTarget(name: "MeshModelTests", dependencies: ["MeshModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "EnvoyConfigTests", dependencies: ["EnvoyConfig", "MeshModel"], resources: [.copy("Resources")], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LocalClusterTests",
+            dependencies: [
+                "LocalCluster", "LabRunner", "MeshModel", "EnvoyConfig", "BookinfoKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "BookinfoTests",
             dependencies: [

@@ -1,0 +1,124 @@
+import Foundation
+import Yams
+
+/// Reads Kubernetes-shaped objects from multi-document YAML (or JSON, which is YAML too).
+public enum ManifestLoader {
+    /// Parses every document of `text`; empty and comment-only documents are skipped.
+    ///
+    /// - Parameters:
+    ///   - text: the file's contents.
+    ///   - file: the name messages use for it.
+    /// - Throws: ``ManifestError`` naming the file, the document and what is wrong (YAML syntax
+    ///   with line and column, a document that is not a map, missing `apiVersion`/`kind`/`metadata.name`).
+    public static func load(_ text: String, file: String) throws(ManifestError) -> [KubeObject] {
+        let nodes: [Node]
+        do {
+            nodes = try Array(Yams.compose_all(yaml: text))
+        } catch {
+            throw ManifestError(file: file, document: nil, object: nil, field: nil, message: yamlMessage(error))
+        }
+        var objects: [KubeObject] = []
+        var index = 0
+        for node in nodes {
+            index += 1
+            if node.null != nil { continue }
+            let value = convert(node)
+            guard case .object = value else {
+                throw ManifestError(
+                    file: file, document: index, object: nil, field: nil,
+                    message: "a document must be a map with apiVersion, kind and metadata, not a \(value.typeName)")
+            }
+            objects.append(try KubeObject(value: value, file: file, document: index))
+        }
+        return objects
+    }
+
+    /// Reads a file, or every `.yaml`, `.yml` and `.json` file of a folder (sorted by name).
+    public static func load(path: String) throws(ManifestError) -> [KubeObject] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ManifestError(file: path, document: nil, object: nil, field: nil, message: "no such file or folder")
+        }
+        var files = [path]
+        if isDirectory.boolValue {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+            files = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") || $0.hasSuffix(".json") }.sorted()
+                .map { (path as NSString).appendingPathComponent($0) }
+        }
+        var objects: [KubeObject] = []
+        for file in files {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ManifestError(file: file, document: nil, object: nil, field: nil, message: "cannot read the file as UTF-8 text")
+            }
+            objects += try load(text, file: file)
+        }
+        return objects
+    }
+
+    static func yamlMessage(_ error: any Error) -> String {
+        if let yaml = error as? YamlError {
+            switch yaml {
+            case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
+                let where_ = "line \(mark.line), column \(mark.column)"
+                let about = context.map { " \($0.text)" } ?? ""
+                return "YAML syntax error at \(where_): \(problem)\(about) (check the indentation: nested fields need more spaces than their parent, list items start with '- ')"
+            case .composer(let context, let problem, let mark, _):
+                return "YAML error at line \(mark.line), column \(mark.column): \(problem)\(context.map { " \($0.text)" } ?? "")"
+            default:
+                return "YAML error: \(yaml)"
+            }
+        }
+        return "YAML error: \(error)"
+    }
+
+    /// A Yams node as a ``Value``, with YAML 1.1 scalar typing (quoted scalars stay strings).
+    static func convert(_ node: Node) -> Value {
+        switch node {
+        case .scalar(let scalar):
+            if scalar.style == .doubleQuoted || scalar.style == .singleQuoted || scalar.style == .literal
+                || scalar.style == .folded
+            {
+                return .string(scalar.string)
+            }
+            if node.null != nil { return .null }
+            if let flag = node.bool { return .bool(flag) }
+            if let number = node.int { return .int(number) }
+            if let number = node.float { return .double(number) }
+            return .string(scalar.string)
+        case .mapping(let mapping):
+            return .object(mapping.map { (key, value) in (key.string ?? "\(key)", convert(value)) })
+        case .sequence(let sequence):
+            return .array(sequence.map(convert))
+        case .alias:
+            return .null
+        }
+    }
+}
+
+/// A manifest that cannot be used, with where it is: file, document, object and field.
+public struct ManifestError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    /// 1-based index of the document in the file.
+    public var document: Int?
+    /// `Kind/name`.
+    public var object: String?
+    /// A field path such as `spec.http[0].route[1].weight`.
+    public var field: String?
+    public var message: String
+
+    public init(file: String, document: Int?, object: String?, field: String?, message: String) {
+        self.file = file
+        self.document = document
+        self.object = object
+        self.field = field
+        self.message = message
+    }
+
+    public var description: String {
+        var out = file
+        if let document { out += " (document \(document))" }
+        if let object { out += ": \(object)" }
+        if let field { out += ": \(field)" }
+        return out + ": " + message
+    }
+}

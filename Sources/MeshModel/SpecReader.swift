@@ -1,0 +1,137 @@
+/// Reads typed fields out of a ``Value`` tree, remembering each problem with its field path, so
+/// that one pass reports every mistake of a document instead of the first one.
+final class SpecReader {
+    private(set) var problems: [(field: String, message: String)] = []
+
+    func problem(_ field: String, _ message: String) {
+        problems.append((field, message))
+    }
+
+    /// The members of a map; reports a wrong type and every key not in `known`.
+    func map(_ value: Value?, _ path: String, known: Set<String>? = nil) -> [(String, Value)]? {
+        guard let value, value != .null else { return nil }
+        guard let members = value.objectMembers else {
+            problem(path, "must be a map, found a \(value.typeName)")
+            return nil
+        }
+        if let known {
+            for (key, _) in members where !known.contains(key) {
+                let hint = Self.closest(key, in: known).map { " (did you mean '\($0)'?)" } ?? ""
+                problem(path.isEmpty ? key : "\(path).\(key)", "unknown field\(hint)")
+            }
+        }
+        return members
+    }
+
+    func list(_ value: Value?, _ path: String) -> [Value] {
+        guard let value, value != .null else { return [] }
+        guard let values = value.arrayValue else {
+            problem(path, "must be a list (items start with '- '), found a \(value.typeName)")
+            return []
+        }
+        return values
+    }
+
+    func string(_ value: Value?, _ path: String) -> String? {
+        guard let value, value != .null else { return nil }
+        switch value {
+        case .string(let text): return text
+        case .int(let number): return String(number)
+        default:
+            problem(path, "must be a string, found a \(value.typeName)")
+            return nil
+        }
+    }
+
+    func strings(_ value: Value?, _ path: String) -> [String] {
+        list(value, path).enumerated().compactMap { string($0.element, "\(path)[\($0.offset)]") }
+    }
+
+    func stringMap(_ value: Value?, _ path: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for (key, item) in map(value, path) ?? [] {
+            if let text = string(item, "\(path).\(key)") { out[key] = text }
+        }
+        return out
+    }
+
+    func int(_ value: Value?, _ path: String) -> Int? {
+        guard let value, value != .null else { return nil }
+        switch value {
+        case .int(let number): return number
+        case .double(let number) where number == number.rounded(): return Int(number)
+        case .string(let text) where Int(text) != nil: return Int(text)
+        default:
+            problem(path, "must be a whole number, found a \(value.typeName)")
+            return nil
+        }
+    }
+
+    func double(_ value: Value?, _ path: String) -> Double? {
+        guard let value, value != .null else { return nil }
+        switch value {
+        case .int(let number): return Double(number)
+        case .double(let number): return number
+        default:
+            problem(path, "must be a number, found a \(value.typeName)")
+            return nil
+        }
+    }
+
+    func bool(_ value: Value?, _ path: String) -> Bool? {
+        guard let value, value != .null else { return nil }
+        guard case .bool(let flag) = value else {
+            problem(path, "must be true or false, found a \(value.typeName)")
+            return nil
+        }
+        return flag
+    }
+
+    /// A protobuf duration such as `7s`, `0.5s`, `100ms`, `1m`, `1h` or `1h30m`, in seconds.
+    func duration(_ value: Value?, _ path: String) -> Double? {
+        guard let text = string(value, path) else { return nil }
+        guard let seconds = Self.parseDuration(text) else {
+            problem(path, "'\(text)' is not a duration: write a number with a unit, such as 7s, 0.5s or 100ms")
+            return nil
+        }
+        return seconds
+    }
+
+    static func parseDuration(_ text: String) -> Double? {
+        var rest = Substring(text.trimmingCharacters(in: .whitespaces))
+        guard !rest.isEmpty else { return nil }
+        var total = 0.0
+        let units: [(String, Double)] = [("ms", 0.001), ("us", 0.000001), ("µs", 0.000001), ("ns", 1e-9), ("s", 1), ("m", 60), ("h", 3600)]
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isNumber || $0 == "." }
+            guard !number.isEmpty, let amount = Double(number) else { return nil }
+            rest = rest.dropFirst(number.count)
+            guard let unit = units.first(where: { rest.hasPrefix($0.0) }) else { return nil }
+            rest = rest.dropFirst(unit.0.count)
+            total += amount * unit.1
+        }
+        return total
+    }
+
+    /// The known key closest to a misspelt one (edit distance ≤ 2), for "did you mean".
+    static func closest(_ key: String, in known: Set<String>) -> String? {
+        known.map { ($0, distance(key.lowercased(), $0.lowercased())) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }?.0
+    }
+
+    static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}
+
+import Foundation
