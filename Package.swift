@@ -89,6 +89,8 @@ let package = Package(
                 "MeshModel", "BookinfoKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Sources/Executables/labctl", swiftSettings: swiftSettings
         ),
@@ -102,6 +104,7 @@ let package = Package(
                 "LocalCluster", "LabRunner", "MeshModel", "EnvoyConfig", "BookinfoKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

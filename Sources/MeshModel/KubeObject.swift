@@ -109,7 +109,7 @@ public struct KubeObject: Sendable, Equatable {
         self.source = source
     }
 
-    static func isDNSLabelish(_ name: String) -> Bool {
+    public static func isDNSLabelish(_ name: String) -> Bool {
         guard name.count <= 253, let first = name.first, let last = name.last else { return false }
         let allowed = name.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "." }
         return allowed && first != "-" && first != "." && last != "-" && last != "."

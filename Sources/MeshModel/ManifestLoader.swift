@@ -11,9 +11,12 @@ public enum ManifestLoader {
     /// - Throws: ``ManifestError`` naming the file, the document and what is wrong (YAML syntax
     ///   with line and column, a document that is not a map, missing `apiVersion`/`kind`/`metadata.name`).
     public static func load(_ text: String, file: String) throws(ManifestError) -> [KubeObject] {
-        let nodes: [Node]
+        var nodes: [Node] = []
         do {
-            nodes = try Array(Yams.compose_all(yaml: text))
+            // YamlSequence stops at a syntax error and keeps it in `error` instead of throwing.
+            var sequence = try Yams.compose_all(yaml: text)
+            while let node = sequence.next() { nodes.append(node) }
+            if let error = sequence.error { throw error }
         } catch {
             throw ManifestError(file: file, document: nil, object: nil, field: nil, message: yamlMessage(error))
         }
@@ -120,5 +123,22 @@ public struct ManifestError: Error, Sendable, Equatable, CustomStringConvertible
         if let object { out += ": \(object)" }
         if let field { out += ": \(field)" }
         return out + ": " + message
+    }
+}
+
+extension ManifestLoader {
+    /// The documents of a YAML or JSON text as plain values (no object checks).
+    public static func documents(_ text: String, file: String) throws(ManifestError) -> [Value] {
+        do {
+            var sequence = try Yams.compose_all(yaml: text)
+            var values: [Value] = []
+            while let node = sequence.next() {
+                if node.null == nil { values.append(convert(node)) }
+            }
+            if let error = sequence.error { throw error }
+            return values
+        } catch {
+            throw ManifestError(file: file, document: nil, object: nil, field: nil, message: yamlMessage(error))
+        }
     }
 }

@@ -59,7 +59,10 @@ final class SpecReader {
         guard let value, value != .null else { return nil }
         switch value {
         case .int(let number): return number
-        case .double(let number) where number == number.rounded(): return Int(number)
+        case .double(let number) where number == number.rounded() && abs(number) < 9e18: return Int(number)
+        case .double(let number) where number == number.rounded():
+            problem(path, "\(String(format: "%.0f", number)) is too large a number")
+            return nil
         case .string(let text) where Int(text) != nil: return Int(text)
         default:
             problem(path, "must be a whole number, found a \(value.typeName)")
@@ -90,6 +93,11 @@ final class SpecReader {
     /// A protobuf duration such as `7s`, `0.5s`, `100ms`, `1m`, `1h` or `1h30m`, in seconds.
     func duration(_ value: Value?, _ path: String) -> Double? {
         guard let text = string(value, path) else { return nil }
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasPrefix("-"), Self.parseDuration(String(trimmed.dropFirst())) != nil {
+            problem(path, "'\(text)' is negative: a duration must be at least 1ms, such as 7s, 0.5s or 100ms")
+            return nil
+        }
         guard let seconds = Self.parseDuration(text) else {
             problem(path, "'\(text)' is not a duration: write a number with a unit, such as 7s, 0.5s or 100ms")
             return nil
