@@ -38,30 +38,68 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
 /// Istio's productpage opens a new connection per upstream request so that, without a mesh,
 /// kube-proxy spreads the load over every version of a service; this client does the same by
 /// sending `Connection: close`, so no request is pinned to a reused connection (spec §1).
+///
+/// `http://` URLs go through ``HTTP1Client``, a minimal client written on SwiftNIO (a new TCP
+/// connection per request, no pool); only `https://` URLs (details v2's Google Books call) go
+/// through AsyncHTTPClient.
 public struct UpstreamClient: Sendable {
+    /// The client for `https://` URLs.
     let http: HTTPClient
+    /// The HTTP proxy every `http://` call goes through, if any.
+    let proxy: HTTP1Client.ConnectTarget?
     /// Largest upstream body accepted; bookinfo bodies are under 1 KiB.
     public var maxBodyBytes = 1 << 20
 
-    /// - Parameter http: the client to send through; by default one per process that lives as long
-    ///   as the process and so needs no shutdown.
+    /// - Parameter http: the client for `https://` URLs (and any URL ``HTTP1Client`` does not take);
+    ///   by default one per process that lives as long as the process and so needs no shutdown.
     public init(http: HTTPClient = UpstreamClient.processClient) {
-        self.http = http
+        self.init(http: http, proxy: Self.processProxy)
     }
 
-    /// The process-wide client: a refused connection fails at once instead of being retried until
-    /// the deadline, as Python's `requests` does, so a missing upstream is reported immediately.
+    /// - Parameters:
+    ///   - http: the client for `https://` URLs.
+    ///   - proxy: host and port of the HTTP proxy for `http://` URLs; nil to connect directly.
+    init(http: HTTPClient = UpstreamClient.processClient, proxy: (host: String, port: Int)?) {
+        self.http = http
+        self.proxy = proxy.map { HTTP1Client.ConnectTarget(host: $0.host, port: $0.port) }
+    }
+
+    /// `HTTP_PROXY`/`http_proxy` of the process, read once.
+    static let processProxy: (host: String, port: Int)? = httpProxy(BookinfoEnvironment())
+
+    /// The process-wide client for `https://` URLs: a refused connection fails at once instead of
+    /// being retried until the deadline, as Python's `requests` does, so a missing upstream is
+    /// reported immediately. When `HTTP_PROXY` (or `http_proxy`) is set, as the local mesh sets it to
+    /// the pod's sidecar, every call goes through that proxy, as `requests` does.
     public static let processClient: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.timeout = .init(connect: .seconds(10))
+        if let proxy = processProxy {
+            configuration.proxy = .server(host: proxy.host, port: proxy.port)
+        }
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
+    /// Host and port of `HTTP_PROXY`/`http_proxy` (`http://host:port` or `host:port`), if set.
+    public static func httpProxy(_ environment: BookinfoEnvironment) -> (host: String, port: Int)? {
+        guard var text = environment["HTTP_PROXY"] ?? environment["http_proxy"], !text.isEmpty else { return nil }
+        if let scheme = text.range(of: "://") { text = String(text[scheme.upperBound...]) }
+        text = String(text.prefix { $0 != "/" })
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else {
+            return (text, 80)
+        }
+        return (String(text[..<colon]), port)
+    }
+
     /// Sends one GET and waits at most `timeout` for the whole answer.
     ///
+    /// Each call opens a new TCP connection (to the proxy when one is set, sending the request in
+    /// absolute form), sends `Host`, `headers` and `Connection: close`, and closes the connection
+    /// when the answer is complete, the deadline passes or the task is cancelled.
+    ///
     /// - Parameters:
-    ///   - url: the absolute `http://` URL.
+    ///   - url: the absolute `http://` (or `https://`) URL.
     ///   - headers: header name/value pairs to send (propagated headers, `end-user`, `Accept`).
     ///   - timeout: the per-attempt deadline, covering connect, head and body.
     ///   - logger: where the client logs its own trace messages.
@@ -69,11 +107,32 @@ public struct UpstreamClient: Sendable {
     public func get(
         _ url: String, headers: [(String, String)], timeout: TimeAmount, logger: Logger
     ) async -> UpstreamResult {
+        let deadline = NIODeadline.now() + timeout
+        guard let parts = HTTP1Client.parse(url) else {
+            // https (details v2's Google Books call), or a URL the minimal client does not take:
+            // AsyncHTTPClient serves it or reports it as before.
+            return await getThroughHTTPClient(url, headers: headers, deadline: deadline, logger: logger)
+        }
+        guard let request = HTTP1Client.serializeRequest(parts, absoluteForm: proxy != nil, headers: headers) else {
+            return .failure(.connection("a header name or value is not valid in HTTP/1.1"))
+        }
+        let target = proxy ?? HTTP1Client.ConnectTarget(host: parts.host, port: parts.port)
+        let result = await HTTP1Client.execute(
+            request: request, to: target, deadline: deadline, maxBodyBytes: maxBodyBytes)
+        if case .failure(let failure) = result {
+            logger.trace("upstream GET failed", metadata: ["url": "\(url)", "error": "\(failure)"])
+        }
+        return result
+    }
+
+    /// The AsyncHTTPClient path, for `https://` URLs.
+    private func getThroughHTTPClient(
+        _ url: String, headers: [(String, String)], deadline: NIODeadline, logger: Logger
+    ) async -> UpstreamResult {
         var request = HTTPClientRequest(url: url)
         request.method = .GET
         request.headers.add(contentsOf: headers)
         request.headers.replaceOrAdd(name: "connection", value: "close")
-        let deadline = NIODeadline.now() + timeout
         do {
             let response = try await http.execute(request, deadline: deadline, logger: logger)
             let body = try await response.body.collect(upTo: maxBodyBytes)

@@ -1,0 +1,374 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A minimal HTTP/1.1 GET client on SwiftNIO: one new TCP connection per request, `Connection: close`.
+///
+/// It does just what bookinfo's upstream calls need and nothing more (no pool, no redirects, no TLS),
+/// so a call costs little more than the socket system calls: the request is serialized once into a
+/// `ByteBuffer` by the calling task, and the event loop connects, writes it, collects the answer
+/// with NIO's HTTP/1 response decoder and closes the channel.
+enum HTTP1Client {
+    /// Where the TCP connection goes.
+    enum ConnectTarget: Sendable {
+        /// A numeric address: connects without name resolution.
+        case address(SocketAddress)
+        /// A host name, resolved by NIO (Happy Eyeballs).
+        case host(String, port: Int)
+
+        init(host: String, port: Int) {
+            // Only strings that can be numeric addresses are tried (a failed try costs an error):
+            // IPv4 starts with a digit, IPv6 has a colon.
+            let maybeNumeric = host.utf8.first.map { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } == true
+                || host.utf8.contains(UInt8(ascii: ":"))
+            if maybeNumeric, let address = try? SocketAddress(ipAddress: host, port: port) {
+                self = .address(address)
+            } else {
+                self = .host(host, port: port)
+            }
+        }
+    }
+
+    /// The parts of an `http://` URL the client needs.
+    struct URLParts: Equatable, Sendable {
+        /// The host to connect to, without IPv6 brackets.
+        var host: String
+        /// The port; 80 when the URL has none.
+        var port: Int
+        /// `host[:port]` as written in the URL (IPv6 literals keep their brackets): the `Host` header.
+        var authority: Substring
+        /// The origin-form request target: path and query, `/` when the URL has no path.
+        var target: Substring
+    }
+
+    /// Splits `http://host[:port][/path][?query][#fragment]`; nil for any other scheme or a malformed
+    /// authority (user info, bad port, unclosed IPv6 bracket).
+    static func parse(_ url: String) -> URLParts? {
+        let utf8 = url.utf8
+        // "http://", ASCII case-insensitive.
+        guard utf8.count > 7 else { return nil }
+        var index = utf8.startIndex
+        for expected in "http://".utf8 {
+            var byte = utf8[index]
+            if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { byte |= 0x20 }
+            guard byte == expected else { return nil }
+            index = utf8.index(after: index)
+        }
+        let authorityStart = index
+        var authorityEnd = utf8.endIndex
+        var fragmentStart = utf8.endIndex
+        var cursor = authorityStart
+        while cursor != utf8.endIndex {
+            let byte = utf8[cursor]
+            if byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#") {
+                authorityEnd = cursor
+                break
+            }
+            cursor = utf8.index(after: cursor)
+        }
+        cursor = authorityEnd
+        while cursor != utf8.endIndex {
+            if utf8[cursor] == UInt8(ascii: "#") {
+                fragmentStart = cursor
+                break
+            }
+            cursor = utf8.index(after: cursor)
+        }
+        let authority = url[authorityStart..<authorityEnd]
+        guard !authority.isEmpty, !authority.utf8.contains(UInt8(ascii: "@")) else { return nil }
+
+        let host: Substring
+        var portText: Substring? = nil
+        if authority.utf8.first == UInt8(ascii: "[") {
+            guard let close = authority.utf8.firstIndex(of: UInt8(ascii: "]")) else { return nil }
+            host = authority[authority.utf8.index(after: authority.startIndex)..<close]
+            let rest = authority[authority.utf8.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.utf8.first == UInt8(ascii: ":") else { return nil }
+                portText = rest.dropFirst()
+            }
+        } else if let colon = authority.utf8.firstIndex(of: UInt8(ascii: ":")) {
+            host = authority[..<colon]
+            portText = authority[authority.utf8.index(after: colon)...]
+        } else {
+            host = authority
+        }
+        guard !host.isEmpty else { return nil }
+        var port = 80
+        if let portText, !portText.isEmpty {
+            guard portText.utf8.count <= 5, portText.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                let value = Int(portText), value <= 65535
+            else { return nil }
+            port = value
+        }
+        var target = url[authorityEnd..<fragmentStart]
+        if target.utf8.first != UInt8(ascii: "/") {
+            // Empty, or a query straight after the authority: the path is "/".
+            target = target.isEmpty ? "/" : Substring("/" + target)
+        }
+        return URLParts(host: String(host), port: port, authority: authority, target: target)
+    }
+
+    /// The request bytes: request line, `Host`, the caller's headers, `Connection: close`.
+    ///
+    /// - Parameters:
+    ///   - parts: the parsed URL.
+    ///   - absoluteForm: true when sending to a proxy: the request target is the whole URL.
+    ///   - headers: header name/value pairs; a `connection` header among them is replaced by
+    ///     `Connection: close`, and a `host` header replaces the one taken from the URL.
+    /// - Returns: the serialized head, or nil when a header holds CR, LF or NUL (or a name is empty
+    ///   or has a colon or whitespace), which would let it inject lines into the request.
+    static func serializeRequest(_ parts: URLParts, absoluteForm: Bool, headers: [(String, String)]) -> ByteBuffer? {
+        var capacity = 64 + parts.authority.utf8.count * 2 + parts.target.utf8.count
+        var hasHost = false
+        for (name, value) in headers {
+            capacity += name.utf8.count + value.utf8.count + 4
+            guard isValidName(name), isValidValue(value) else { return nil }
+            if !hasHost && name.utf8.count == 4 && asciiLowercasedEquals(name, "host") { hasHost = true }
+        }
+        var buffer = ByteBufferAllocator().buffer(capacity: capacity)
+        buffer.writeStaticString("GET ")
+        if absoluteForm {
+            buffer.writeStaticString("http://")
+            buffer.writeSubstring(parts.authority)
+        }
+        buffer.writeSubstring(parts.target)
+        buffer.writeStaticString(" HTTP/1.1\r\n")
+        if !hasHost {
+            buffer.writeStaticString("Host: ")
+            buffer.writeSubstring(parts.authority)
+            buffer.writeStaticString("\r\n")
+        }
+        for (name, value) in headers {
+            if name.utf8.count == 10 && asciiLowercasedEquals(name, "connection") { continue }
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(value)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("Connection: close\r\n\r\n")
+        return buffer
+    }
+
+    private static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty
+            && name.utf8.allSatisfy { $0 > 0x20 && $0 != UInt8(ascii: ":") && $0 != 0x7F }
+    }
+
+    private static func isValidValue(_ value: String) -> Bool {
+        value.utf8.allSatisfy { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") && $0 != 0 }
+    }
+
+    private static func asciiLowercasedEquals(_ text: String, _ lowercase: StaticString) -> Bool {
+        let expected = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
+        guard text.utf8.count == expected.count else { return false }
+        return zip(text.utf8, expected).allSatisfy { byte, wanted in
+            (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) == wanted
+        }
+    }
+
+    /// Sends `request` (serialized by ``serializeRequest(_:absoluteForm:headers:)``) on a new
+    /// connection to `target` and waits for the whole answer, at most until `deadline`.
+    static func execute(
+        request: ByteBuffer, to target: ConnectTarget, deadline: NIODeadline, maxBodyBytes: Int,
+        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
+    ) async -> UpstreamResult {
+        let exchange = HTTP1Exchange(
+            eventLoop: eventLoop, request: request, target: target, deadline: deadline, maxBodyBytes: maxBodyBytes)
+        return await withTaskCancellationHandler {
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<UpstreamResult, Never>) in
+                eventLoop.execute { exchange.start(continuation) }
+            }
+        } onCancel: {
+            eventLoop.execute { exchange.finish(.failure(.connection("the request was cancelled"))) }
+        }
+    }
+}
+
+/// Turns the writes of ``HTTP1Exchange`` into bytes: the request head it writes is a placeholder
+/// that only tells the response decoder (which observes outbound writes) that a GET was sent; the
+/// real request is the pre-serialized body part. Stateless, so one instance serves every channel.
+final class HTTP1RawRequestWriter: ChannelOutboundHandler, Sendable {
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = ByteBuffer
+
+    static let shared = HTTP1RawRequestWriter()
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch Self.unwrapOutboundIn(data) {
+        case .body(.byteBuffer(let bytes)):
+            context.write(Self.wrapOutboundOut(bytes), promise: promise)
+        case .head, .end, .body(.fileRegion):
+            promise?.succeed(())
+        }
+    }
+}
+
+/// One request/response exchange on its own connection.
+///
+/// All mutable state is touched only on `eventLoop` (hence `@unchecked Sendable`): `start`, the
+/// connect callback, the channel handler methods, the deadline callback, and the cancellation
+/// (scheduled onto the loop). `finish` runs at most once effectively and resumes the caller's
+/// continuation exactly once (in `start` if it finished before it started, e.g. by cancellation).
+final class HTTP1Exchange: ChannelInboundHandler, RemovableChannelHandler, NIOScheduledCallbackHandler,
+    @unchecked Sendable
+{
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    /// What the response decoder must see written to expect the response to a GET.
+    private static let placeholderHead = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
+
+    let eventLoop: any EventLoop
+    private let request: ByteBuffer
+    private let target: HTTP1Client.ConnectTarget
+    private let deadline: NIODeadline
+    private let maxBodyBytes: Int
+
+    private var continuation: UnsafeContinuation<UpstreamResult, Never>?
+    private var result: UpstreamResult?
+    private var timer: NIOScheduledCallback?
+    private var channel: (any Channel)?
+    private var context: ChannelHandlerContext?
+    private var status = 0
+    private var body: ByteBuffer?
+
+    init(eventLoop: any EventLoop, request: ByteBuffer, target: HTTP1Client.ConnectTarget, deadline: NIODeadline, maxBodyBytes: Int) {
+        self.eventLoop = eventLoop
+        self.request = request
+        self.target = target
+        self.deadline = deadline
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    /// Arms the deadline and connects.
+    func start(_ continuation: UnsafeContinuation<UpstreamResult, Never>) {
+        eventLoop.assertInEventLoop()
+        if let result {  // cancelled before it started
+            continuation.resume(returning: result)
+            return
+        }
+        self.continuation = continuation
+        let now = NIODeadline.now()
+        guard deadline > now else {
+            finish(.failure(.timeout))
+            return
+        }
+        do {
+            timer = try eventLoop.scheduleCallback(at: deadline, handler: self)
+        } catch {
+            finish(.failure(.connection(String(describing: error))))
+            return
+        }
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            // A little beyond the deadline: the exchange's own timer reports the timeout; this only
+            // makes sure a connection attempt never outlives it for long.
+            .connectTimeout(deadline - now + .milliseconds(50))
+        let connected: EventLoopFuture<any Channel>
+        switch target {
+        case .address(let address): connected = bootstrap.connect(to: address)
+        case .host(let host, let port): connected = bootstrap.connect(host: host, port: port)
+        }
+        connected.whenComplete { outcome in self.connected(outcome) }
+    }
+
+    private func connected(_ outcome: Result<any Channel, any Error>) {
+        eventLoop.assertInEventLoop()
+        switch outcome {
+        case .success(let channel):
+            guard result == nil else {
+                channel.close(promise: nil)
+                return
+            }
+            self.channel = channel
+            do {
+                let pipeline = channel.pipeline.syncOperations
+                try pipeline.addHandler(HTTP1RawRequestWriter.shared)
+                try pipeline.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
+                try pipeline.addHandler(self)  // writes the request in handlerAdded
+            } catch {
+                finish(.failure(.connection(String(describing: error))))
+            }
+        case .failure(let error):
+            if case ChannelError.connectTimeout = error {
+                finish(.failure(.timeout))
+            } else if NIODeadline.now() >= deadline {
+                finish(.failure(.timeout))
+            } else {
+                finish(.failure(.connection(String(describing: error))))
+            }
+        }
+    }
+
+    /// Completes the exchange once: stops the timer, closes the connection, resumes the caller.
+    func finish(_ result: UpstreamResult) {
+        eventLoop.assertInEventLoop()
+        guard self.result == nil else { return }
+        self.result = result
+        timer?.cancel()
+        timer = nil
+        if let channel {
+            self.channel = nil
+            channel.close(promise: nil)
+        }
+        if let continuation {
+            self.continuation = nil
+            continuation.resume(returning: result)
+        }
+    }
+
+    // MARK: NIOScheduledCallbackHandler
+
+    func handleScheduledCallback(eventLoop: some EventLoop) {
+        timer = nil
+        finish(.failure(.timeout))
+    }
+
+    // MARK: ChannelInboundHandler
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        guard result == nil, context.channel.isActive else {
+            if result == nil { finish(.failure(.connection("connection closed before the request was sent"))) }
+            return
+        }
+        context.write(Self.wrapOutboundOut(.head(Self.placeholderHead)), promise: nil)
+        context.writeAndFlush(Self.wrapOutboundOut(.body(.byteBuffer(request))), promise: nil)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard result == nil else { return }
+        switch Self.unwrapInboundIn(data) {
+        case .head(let head):
+            status = Int(head.status.code)
+        case .body(var part):
+            if body == nil {
+                guard part.readableBytes <= maxBodyBytes else { return bodyTooLarge() }
+                body = part
+            } else {
+                guard body!.readableBytes + part.readableBytes <= maxBodyBytes else { return bodyTooLarge() }
+                body!.writeBuffer(&part)
+            }
+        case .end:
+            finish(.response(status: status, body: body ?? ByteBuffer()))
+        }
+    }
+
+    private func bodyTooLarge() {
+        finish(.failure(.connection("the response body is larger than \(maxBodyBytes) bytes")))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        finish(.failure(.connection(String(describing: error))))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish(.failure(.connection("the connection closed before the response was complete")))
+    }
+}
