@@ -69,3 +69,13 @@ stop_postgres() {
   "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
   rm -rf "$dir"
 }
+
+# kill_processes_under DIR — ends every process whose working directory is below DIR (the local
+# engine runs each Envoy and bookinfo process in its state folder).
+kill_processes_under() {
+  local dir=$1 pid cwd
+  for pid in $(ls /proc | grep -E '^[0-9]+$'); do
+    cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) || continue
+    case "$cwd" in "$dir"*) kill -9 "$pid" 2>/dev/null || true ;; esac
+  done
+}

@@ -1,0 +1,73 @@
+import AsyncHTTPClient
+import Foundation
+import MeshModel
+import NIOCore
+import NIOHTTP1
+
+/// The lab-runner API as labctl uses it.
+struct RunnerClient {
+    let base: String
+
+    init(server: String?) {
+        base = (server ?? ProcessInfo.processInfo.environment["LAB_RUNNER_URL"] ?? "http://127.0.0.1:8080")
+            .trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+    }
+
+    struct Reply {
+        var status: Int
+        var body: Value
+        var text: String
+    }
+
+    /// A refused connection fails at once (the runner is not up), instead of being retried until the deadline.
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    func send(
+        _ method: HTTPMethod, _ path: String, body: String? = nil, headers: [(String, String)] = [], timeout: TimeAmount = .seconds(120)
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: base + path)
+        request.method = method
+        request.headers.add(contentsOf: headers)
+        if let body {
+            request.body = .bytes(ByteBuffer(string: body))
+            request.headers.replaceOrAdd(name: "content-type", value: "application/json")
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await Self.http.execute(request, timeout: timeout)
+        } catch {
+            throw LabctlError("cannot reach the lab-runner at \(base) (\(error)); start it with: labctl up")
+        }
+        let text = String(buffer: try await response.body.collect(upTo: 64 << 20))
+        let value = (try? ManifestLoader.documents(text, file: "reply").first) ?? .null
+        return Reply(status: Int(response.status.code), body: value ?? .null, text: text)
+    }
+
+    /// Sends and fails with the API's message unless the status is 2xx.
+    func expectOK(_ method: HTTPMethod, _ path: String, body: String? = nil) async throws -> Value {
+        let reply = try await send(method, path, body: body)
+        guard (200..<300).contains(reply.status) else { throw LabctlError(Self.message(reply)) }
+        return reply.body
+    }
+
+    static func message(_ reply: Reply) -> String {
+        if let causes = reply.body["details"]?["causes"]?.arrayValue, !causes.isEmpty {
+            return "error: " + causes.compactMap { $0["message"]?.stringValue }.joined(separator: "\nerror: ")
+        }
+        return "error: " + (reply.body["message"]?.stringValue ?? "HTTP \(reply.status): \(reply.text)")
+    }
+
+    func isHealthy() async -> Bool {
+        (try? await send(.GET, "/healthz", timeout: .seconds(2)).status) == 200
+    }
+}
+
+struct LabctlError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import MeshModel
+
+/// Where the project's files are: `MESHDOJO_HOME`, else the first folder holding
+/// `manifests/platform/bookinfo.yaml` above the current folder or above labctl itself.
+func projectHome() throws -> String {
+    if let home = ProcessInfo.processInfo.environment["MESHDOJO_HOME"] { return home }
+    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    for start in [URL(fileURLWithPath: FileManager.default.currentDirectoryPath), executable.deletingLastPathComponent()] {
+        var folder = start
+        for _ in 0..<8 {
+            if FileManager.default.fileExists(atPath: folder.appendingPathComponent("manifests/platform/bookinfo.yaml").path) { return folder.path }
+            folder = folder.deletingLastPathComponent()
+        }
+    }
+    throw LabctlError("error: cannot find the MeshDojo folder (manifests/platform/bookinfo.yaml); set MESHDOJO_HOME")
+}
+
+struct Up: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start the lab-runner with namespace default holding bookinfo behind the ingress; print the URL.")
+    @Option(help: "The lab-runner URL.") var server: String?
+    @Option(help: "Where the runner keeps its state (default: <project>/.state).") var stateDir: String?
+
+    func run() async throws {
+        let started = ContinuousClock.now
+        let client = RunnerClient(server: server)
+        let home = try projectHome()
+        if await !client.isHealthy() {
+            try startRunner(client: client, home: home)
+            let deadline = ContinuousClock.now + .seconds(60)
+            while await !client.isHealthy() {
+                guard ContinuousClock.now < deadline else {
+                    throw LabctlError("error: the lab-runner did not start within 60 s; see \(stateDirectory(home))/lab-runner.log")
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        let namespace = Value.object([("apiVersion", "v1"), ("kind", "Namespace"), ("metadata", .object([("name", "default"), ("labels", .object([("istio-injection", "enabled")]))]))])
+        _ = try await client.send(.POST, "/api/v1/namespaces", body: namespace.json)
+        let files = ["\(home)/manifests/platform/bookinfo.yaml", "\(home)/manifests/networking/bookinfo-gateway.yaml"]
+        let applied = try await client.expectOK(.POST, "/apis/meshdojo.dev/v1/namespaces/default/apply", body: try filesBody(files))
+        for line in applied["lines"]?.arrayValue ?? [] { print(line.stringValue ?? "") }
+        let ingress = try await client.expectOK(.GET, "/apis/meshdojo.dev/v1/namespaces/default/ingress")["url"]?.stringValue ?? ""
+        let url = "\(ingress)/productpage"
+        let deadline = ContinuousClock.now + .seconds(90)
+        while true {
+            if let status = try? await RunnerClient(server: ingress).send(.GET, "/productpage").status, status == 200 { break }
+            guard ContinuousClock.now < deadline else { throw LabctlError("error: productpage did not answer through the ingress within 90 s; try: labctl get pods") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let seconds = (ContinuousClock.now - started).components
+        print("bookinfo is up in \(seconds.seconds).\(String(format: "%02d", Int(seconds.attoseconds / 10_000_000_000_000_000))) s")
+        print("productpage: \(url)")
+        print("lab-runner:  \(client.base)   (labctl get pods, labctl apply -f FILE, labctl down)")
+    }
+
+    func stateDirectory(_ home: String) -> String {
+        stateDir ?? "\(home)/.state"
+    }
+
+    func startRunner(client: RunnerClient, home: String) throws {
+        let state = stateDirectory(home)
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("lab-runner").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw LabctlError("error: lab-runner is not next to labctl (\(binary)); build it with: swift build -c release")
+        }
+        let port = URL(string: client.base)?.port ?? 8080
+        let log = "\(state)/lab-runner.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        process.arguments = [binary, "--port", String(port), "--state-dir", state]
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardError = process.standardOutput
+        process.standardInput = FileHandle.nullDevice
+        process.currentDirectoryURL = URL(fileURLWithPath: home)
+        try process.run()
+    }
+}
+
+struct Down: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop the lab-runner and every process it started.")
+    @Option(help: "The lab-runner URL.") var server: String?
+
+    func run() async throws {
+        let client = RunnerClient(server: server)
+        guard await client.isHealthy() else {
+            print("the lab-runner is not running")
+            return
+        }
+        _ = try await client.send(.POST, "/apis/meshdojo.dev/v1/shutdown")
+        let deadline = ContinuousClock.now + .seconds(30)
+        while await client.isHealthy(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        print("lab-runner stopped")
+    }
+}

@@ -1,0 +1,71 @@
+import EnvoyConfig
+import Foundation
+import MeshModel
+
+/// One pod of the local engine: a supervised process of a bookinfo executable.
+final class PodRuntime: @unchecked Sendable {
+    let name: String
+    let deployment: String
+    let templateHash: String
+    let labels: [String: String]
+    let image: String
+    let appPort: Int
+    let sidecar: SidecarPorts?
+    let createdAt = Date()
+    let process: SupervisedProcess?
+    /// Why the pod cannot run (unknown image), shown as its status.
+    let failure: String?
+    // Mutated only on the cluster actor.
+    var ready = false
+    var exitReason: String?
+
+    init(
+        name: String, deployment: String, templateHash: String, labels: [String: String], image: String, appPort: Int,
+        sidecar: SidecarPorts?, process: SupervisedProcess?, failure: String?
+    ) {
+        self.name = name
+        self.deployment = deployment
+        self.templateHash = templateHash
+        self.labels = labels
+        self.image = image
+        self.appPort = appPort
+        self.sidecar = sidecar
+        self.process = process
+        self.failure = failure
+    }
+
+    var endpoint: PodEndpoint {
+        PodEndpoint(name: name, labels: labels, appPort: appPort, sidecar: sidecar, ready: ready)
+    }
+
+    /// The status kubectl would show.
+    var phase: String {
+        if let failure { return failure }
+        if process?.pid == nil { return (process?.restarts ?? 0) > 0 ? "CrashLoopBackOff" : "ContainerCreating" }
+        return "Running"
+    }
+
+    var status: PodStatus {
+        let containers = sidecar == nil ? 1 : 2
+        let readyContainers = ready ? containers : (sidecar == nil ? 0 : 1)
+        return PodStatus(
+            name: name, labels: labels, ready: "\(readyContainers)/\(containers)", phase: phase,
+            restarts: process?.restarts ?? 0, createdAt: createdAt, appPort: appPort, sidecar: sidecar != nil,
+            image: image, pid: process?.pid)
+    }
+}
+
+/// A pod as the API and `labctl get pods` show it.
+public struct PodStatus: Sendable, Equatable {
+    public var name: String
+    public var labels: [String: String]
+    /// `1/1` without a sidecar, `2/2` with one (when ready).
+    public var ready: String
+    public var phase: String
+    public var restarts: Int
+    public var createdAt: Date
+    public var appPort: Int
+    public var sidecar: Bool
+    public var image: String
+    public var pid: Int32?
+}
