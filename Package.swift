@@ -28,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
     ],
     targets: [
         // MARK: Bookinfo
@@ -74,11 +77,34 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // MARK: Labs
+        .target(
+            name: "Grading",
+            dependencies: [
+                "MeshModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "Labs", dependencies: ["MeshModel", "Grading", .product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
+        .target(
+            name: "LabStore",
+            dependencies: [
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "LabRunner",
             dependencies: [
-                "MeshModel", "LocalCluster", "BookinfoKit",
+                "MeshModel", "LocalCluster", "BookinfoKit", "Grading", "Labs", "LabStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -96,12 +122,23 @@ let package = Package(
         ),
 
         // MARK: Tests
+        .testTarget(
+            name: "GradingTests",
+            dependencies: [
+                "Grading", "MeshModel", "BookinfoKit", "Productpage", "Reviews", "Details", "Ratings",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "LabsTests", dependencies: ["Labs", "Grading", "MeshModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "LabStoreTests", dependencies: ["LabStore"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshModelTests", dependencies: ["MeshModel"], swiftSettings: swiftSettings),
         .testTarget(name: "EnvoyConfigTests", dependencies: ["EnvoyConfig", "MeshModel"], resources: [.copy("Resources")], swiftSettings: swiftSettings),
         .testTarget(
             name: "LocalClusterTests",
             dependencies: [
-                "LocalCluster", "LabRunner", "MeshModel", "EnvoyConfig", "BookinfoKit",
+                "LocalCluster", "LabRunner", "MeshModel", "EnvoyConfig", "BookinfoKit", "Labs", "Grading", "LabStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

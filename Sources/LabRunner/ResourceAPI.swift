@@ -161,6 +161,7 @@ public struct ResourceAPI: BookinfoHandler {
             "status": [
                 "phase": .string(pod.phase), "ready": .string(pod.ready), "restarts": .int(pod.restarts),
                 "containerStatuses": .array(containers), "hostIP": "127.0.0.1", "appPort": .int(pod.appPort),
+                "pid": pod.pid.map { .int(Int($0)) } ?? .null,
             ],
         ]
     }

@@ -147,3 +147,21 @@ public actor EnvoyProcess {
         }
     }
 }
+
+extension EnvoyProcess {
+    /// Requests per upstream host (`127.0.0.1:port`) of the clusters whose name contains `fragment`,
+    /// from the admin API's `/clusters` (counts since Envoy started).
+    public func requestsPerHost(clusterContaining fragment: String) async throws -> [Int: Int] {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(adminPort)/clusters")
+        request.method = .GET
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(2))
+        let body = String(buffer: try await response.body.collect(upTo: 16 << 20))
+        var counts: [Int: Int] = [:]
+        for line in body.split(separator: "\n") where line.contains("::rq_total::") && line.contains(fragment) {
+            let parts = line.components(separatedBy: "::")
+            guard parts.count >= 4, let port = parts[1].split(separator: ":").last.flatMap({ Int($0) }), let total = Int(parts[3]) else { continue }
+            counts[port, default: 0] += total
+        }
+        return counts
+    }
+}

@@ -260,6 +260,18 @@ public actor LocalCluster {
         try await reconcile(namespace)
     }
 
+    /// Replaces every pod (as `kubectl rollout restart` would), so a changed injection label takes effect.
+    public func restartPods(_ namespace: String) async throws {
+        guard let runtime = runtimes[namespace] else { throw LocalClusterError.notFound("namespace \(namespace)") }
+        let old = Array(runtime.pods.values)
+        runtime.pods = [:]
+        try await reconcile(namespace)
+        await withTaskGroup(of: Void.self) { group in
+            for pod in old { group.addTask { await pod.process?.stop() } }
+        }
+        old.forEach(release)
+    }
+
     /// Waits until every pod of the namespace is ready (bounded).
     public func waitForPods(_ namespace: String, timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
@@ -411,6 +423,19 @@ public actor LocalCluster {
         do { try await pushConfig(namespace) } catch {
             logger.error("endpoint update failed", metadata: ["mesh.namespace": "\(namespace)", "mesh.error": "\(error)"])
         }
+    }
+
+    /// Requests that reached each version of a service (`version` label → count since the
+    /// namespace's Envoy started), from Envoy's per-host counters: real traffic, whoever sent it.
+    public func trafficByVersion(service: String, namespace: String) async throws -> [String: Int] {
+        guard let runtime = runtimes[namespace], let envoy = runtime.envoy else { throw LocalClusterError.notFound("namespace \(namespace)") }
+        let perHost = try await envoy.requestsPerHost(clusterContaining: "|\(service).\(namespace).svc.cluster.local")
+        var byVersion: [String: Int] = [:]
+        for pod in runtime.pods.values where pod.labels["app"] == service {
+            let count = (perHost[pod.endpoint.servingPort] ?? 0)
+            byVersion[pod.labels["version"] ?? "unknown", default: 0] += count
+        }
+        return byVersion
     }
 
     /// The Envoy of a namespace, for measurements.

@@ -8,7 +8,10 @@ struct Labctl: AsyncParsableCommand {
         commandName: "labctl",
         abstract: "Run and inspect the MeshDojo local mesh, kubectl-style.",
         discussion: "Talks to the lab-runner at LAB_RUNNER_URL (default http://127.0.0.1:8080).",
-        subcommands: [Up.self, Down.self, Apply.self, Delete.self, Get.self, Label.self, Analyze.self, Create.self])
+        subcommands: [
+            Up.self, Down.self, Login.self, LabGroup.self, Check.self, Solve.self, Reset.self, Apply.self, Delete.self, Get.self,
+            Label.self, Analyze.self, Create.self,
+        ])
 }
 
 struct Common: ParsableArguments {

@@ -7,10 +7,17 @@ import NIOHTTP1
 /// The lab-runner API as labctl uses it.
 struct RunnerClient {
     let base: String
+    let token: String?
 
-    init(server: String?) {
-        base = (server ?? ProcessInfo.processInfo.environment["LAB_RUNNER_URL"] ?? "http://127.0.0.1:8080")
+    /// - Parameters:
+    ///   - server: `--server`, else `LAB_RUNNER_URL`, else the saved login's server, else http://127.0.0.1:8080.
+    ///   - token: `--token`, else `LAB_RUNNER_TOKEN`, else the saved login's token.
+    init(server: String?, token: String? = nil) {
+        let saved = LabctlConfig.load()
+        let environment = ProcessInfo.processInfo.environment
+        base = (server ?? environment["LAB_RUNNER_URL"] ?? saved?.server ?? "http://127.0.0.1:8080")
             .trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        self.token = token ?? environment["LAB_RUNNER_TOKEN"] ?? saved?.token
     }
 
     struct Reply {
@@ -33,6 +40,7 @@ struct RunnerClient {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         request.headers.add(contentsOf: headers)
+        if let token { request.headers.replaceOrAdd(name: "authorization", value: "Bearer \(token)") }
         if let body {
             request.body = .bytes(ByteBuffer(string: body))
             request.headers.replaceOrAdd(name: "content-type", value: "application/json")
@@ -70,4 +78,26 @@ struct RunnerClient {
 struct LabctlError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// The saved login: `~/.meshdojo/config.json` (`MESHDOJO_CONFIG` overrides the path), mode 0600.
+struct LabctlConfig: Codable {
+    var server: String
+    var token: String
+    var lab: String?
+
+    static var path: String {
+        ProcessInfo.processInfo.environment["MESHDOJO_CONFIG"] ?? (NSHomeDirectory() + "/.meshdojo/config.json")
+    }
+
+    static func load() -> LabctlConfig? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return try? JSONDecoder().decode(LabctlConfig.self, from: data)
+    }
+
+    func save() throws {
+        let url = URL(fileURLWithPath: Self.path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: url.path, contents: try JSONEncoder().encode(self), attributes: [.posixPermissions: 0o600])
+    }
 }

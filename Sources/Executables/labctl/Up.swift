@@ -25,8 +25,8 @@ struct Up: AsyncParsableCommand {
 
     func run() async throws {
         let started = ContinuousClock.now
-        let client = RunnerClient(server: server)
         let home = try projectHome()
+        var client = RunnerClient(server: server)
         if await !client.isHealthy() {
             try startRunner(client: client, home: home)
             let deadline = ContinuousClock.now + .seconds(60)
@@ -37,6 +37,10 @@ struct Up: AsyncParsableCommand {
                 try await Task.sleep(for: .milliseconds(20))
             }
         }
+        // The local user is the instructor of their own workshop: use the instructor token.
+        let instructorToken = try String(contentsOfFile: stateDirectory(home) + "/instructor-token", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        client = RunnerClient(server: client.base, token: instructorToken)
         let namespace = Value.object([("apiVersion", "v1"), ("kind", "Namespace"), ("metadata", .object([("name", "default"), ("labels", .object([("istio-injection", "enabled")]))]))])
         _ = try await client.send(.POST, "/api/v1/namespaces", body: namespace.json)
         let files = ["\(home)/manifests/platform/bookinfo.yaml", "\(home)/manifests/networking/bookinfo-gateway.yaml"]
@@ -52,8 +56,23 @@ struct Up: AsyncParsableCommand {
         }
         let seconds = (ContinuousClock.now - started).components
         print("bookinfo is up in \(seconds.seconds).\(String(format: "%02d", Int(seconds.attoseconds / 10_000_000_000_000_000))) s")
-        print("productpage: \(url)")
-        print("lab-runner:  \(client.base)   (labctl get pods, labctl apply -f FILE, labctl down)")
+        // One demo student who owns namespace default; labctl acts as them from now on.
+        var demoToken = LabctlConfig.load().flatMap { $0.server == client.base ? $0.token : nil }
+        if let token = demoToken, (try? await RunnerClient(server: client.base, token: token).expectOK(.GET, "/apis/meshdojo.dev/v1/whoami"))?["namespace"] != "default" {
+            demoToken = nil
+        }
+        if demoToken == nil {
+            let body = Value.object([("names", .array(["demo"])), ("namespace", "default")])
+            let reply = try await client.send(.POST, "/apis/meshdojo.dev/v1/students", body: body.json)
+            demoToken = reply.body["items"]?.arrayValue?.first?["token"]?.stringValue
+        }
+        if let demoToken { try LabctlConfig(server: client.base, token: demoToken).save() }
+        let eventCode = (try? String(contentsOfFile: stateDirectory(home) + "/event-code", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+        print("productpage:          \(url)")
+        print("learner dashboard:    \(client.base)/dashboard/#token=\(demoToken ?? "")")
+        print("instructor dashboard: \(client.base)/dashboard/#token=\(instructorToken)")
+        print("event code for students (labctl login --name NAME --event-code CODE): \(eventCode)")
+        print("labctl now acts as the demo student (namespace default): labctl lab list, labctl lab start 00-getting-started, labctl check 00-getting-started")
     }
 
     func stateDirectory(_ home: String) -> String {
@@ -83,11 +102,14 @@ struct Up: AsyncParsableCommand {
 }
 
 struct Down: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Stop the lab-runner and every process it started.")
+    static let configuration = CommandConfiguration(abstract: "Stop the lab-runner and every process it started (needs the instructor token).")
     @Option(help: "The lab-runner URL.") var server: String?
+    @Option(help: "Where the runner keeps its state (default: <project>/.state).") var stateDir: String?
 
     func run() async throws {
-        let client = RunnerClient(server: server)
+        let state = try stateDir ?? (projectHome() + "/.state")
+        let token = (try? String(contentsOfFile: state + "/instructor-token", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let client = RunnerClient(server: server, token: token)
         guard await client.isHealthy() else {
             print("the lab-runner is not running")
             return

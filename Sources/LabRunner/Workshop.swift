@@ -1,0 +1,194 @@
+import Foundation
+import Grading
+import Labs
+import LabStore
+import LocalCluster
+import Logging
+import MeshModel
+
+/// The workshop: students and their namespaces, labs, checks and recorded verdicts.
+public actor Workshop {
+    public let cluster: LocalCluster
+    public let store: any LabStore
+    public let labs: [Lab]
+    /// Students register themselves with this code (or the instructor adds a roster).
+    public let eventCode: String
+    let instructorTokenHash: String
+    let slots = CheckSlots(limit: 8)
+    let logger: Logger
+
+    public init(cluster: LocalCluster, store: any LabStore, labs: [Lab], eventCode: String, instructorToken: String, logger: Logger) {
+        self.cluster = cluster
+        self.store = store
+        self.labs = labs
+        self.eventCode = eventCode
+        self.instructorTokenHash = Tokens.hash(instructorToken)
+        self.logger = logger
+    }
+
+    /// The caller a bearer token belongs to, if any.
+    public func caller(token: String) async throws -> Caller? {
+        let hash = Tokens.hash(token)
+        if Tokens.equal(hash, instructorTokenHash) { return .instructor }
+        guard let student = try await store.student(tokenHash: hash) else { return nil }
+        return .student(id: student.id, namespace: student.namespace)
+    }
+
+    public func lab(_ id: String) -> Lab? {
+        labs.first { $0.id == id }
+    }
+
+    // MARK: Students
+
+    public struct Registration: Sendable {
+        public var student: Student
+        public var token: String
+    }
+
+    /// Adds a student with a namespace of their own (named after them) holding bookinfo.
+    /// - Throws: ``WorkshopError`` for a bad or taken name.
+    public func register(name: String, namespace requested: String? = nil) async throws -> Registration {
+        let namespace = requested ?? Self.namespaceName(for: name)
+        guard !name.isEmpty, name.count <= 64, KubeObject.isDNSLabelish(namespace), !namespace.contains("."), namespace.count <= 50 else {
+            throw WorkshopError.badRequest("'\(name)' cannot be a student name: use 1–64 letters, digits or '-'")
+        }
+        let nameTaken = try await store.student(name: name) != nil
+        let namespaceTaken = await cluster.namespace(namespace) != nil
+        if nameTaken || (namespaceTaken && requested == nil) {
+            throw WorkshopError.conflict("the name '\(name)' is taken")
+        }
+        let token = Tokens.generate()
+        let student = Student(id: UUID().uuidString.lowercased(), name: name, namespace: namespace, tokenHash: Tokens.hash(token), createdAt: Date())
+        try await store.addStudent(student)
+        try await cluster.createNamespace(namespace)
+        return Registration(student: student, token: token)
+    }
+
+    static func namespaceName(for name: String) -> String {
+        let lowered = name.lowercased().map { ("a"..."z").contains($0) || ("0"..."9").contains($0) ? $0 : "-" }
+        let trimmed = String(lowered).trimmingCharacters(in: CharacterSet(charactersIn: "-"))
+        return "student-" + (trimmed.isEmpty ? "x" : String(trimmed.prefix(40)))
+    }
+
+    /// Recreates the namespace of every student that has none (after a restart with a lost state folder).
+    public func adoptStudents() async throws {
+        for student in try await store.students() where await cluster.namespace(student.namespace) == nil {
+            try await cluster.createNamespace(student.namespace)
+            if let progress = try await store.progress(studentID: student.id).max(by: { $0.startedAt < $1.startedAt }),
+                let lab = lab(progress.labID)
+            {
+                try await applyFiles(lab.startFiles, namespace: student.namespace)
+            }
+        }
+    }
+
+    // MARK: Labs
+
+    /// Resets the namespace to the lab's starting state: removes the mesh configuration and
+    /// applies `start/`.
+    public func startLab(_ labID: String, namespace: String, studentID: String?) async throws -> [String] {
+        guard let lab = lab(labID) else { throw WorkshopError.notFound("lab \(labID)") }
+        for kind in ["VirtualService", "DestinationRule", "Gateway", "ServiceEntry"] {
+            for object in await cluster.objects(kind: kind, namespace: namespace) {
+                try await cluster.delete(kind: kind, name: object.metadata.name, namespace: namespace)
+            }
+        }
+        try await setInjection(lab.startLabels, namespace: namespace)
+        let lines = try await applyFiles(lab.startFiles, namespace: namespace)
+        try await cluster.waitForPods(namespace)
+        if let studentID { try await store.startLab(studentID: studentID, labID: labID, at: Date()) }
+        return lines
+    }
+
+    /// Sets the namespace's `istio-injection` label as `labels` has it, restarting the pods when
+    /// that changes whether they get sidecars.
+    func setInjection(_ labels: [String: String], namespace: String) async throws {
+        let before = await cluster.namespace(namespace)?.labels["istio-injection"]
+        let after = labels["istio-injection"]
+        guard before != after else { return }
+        try await cluster.label(namespace, set: ["istio-injection": after])
+        try await cluster.restartPods(namespace)
+    }
+
+    /// Applies the lab's reference solution.
+    public func solve(_ labID: String, namespace: String) async throws -> [String] {
+        guard let lab = lab(labID) else { throw WorkshopError.notFound("lab \(labID)") }
+        try await setInjection(lab.solutionLabels, namespace: namespace)
+        let lines = try await applyFiles(lab.startFiles + lab.solutionFiles, namespace: namespace)
+        try await cluster.waitForPods(namespace)
+        return lines
+    }
+
+    @discardableResult
+    func applyFiles(_ files: [String], namespace: String) async throws -> [String] {
+        var objects: [KubeObject] = []
+        for file in files { objects += try ManifestLoader.load(path: file) }
+        let labelled = objects.filter { $0.kind == "Namespace" }
+        for namespaceObject in labelled {
+            try await cluster.label(namespace, set: namespaceObject.metadata.labels.mapValues { Optional($0) })
+        }
+        let rest = objects.filter { $0.kind != "Namespace" }.map { object -> KubeObject in
+            var copy = object
+            copy.metadata.namespace = nil
+            return copy
+        }
+        return try await cluster.apply(rest, namespace: namespace).lines
+    }
+
+    /// The checks to grade now: the one asked for, else those of the first step the student has
+    /// not passed yet (the step they are on), else — everything passed — those of the last step.
+    func checksToGrade(_ lab: Lab, checkID: String?, studentID: String?) async throws -> [Check] {
+        if let checkID { return lab.checks.filter { $0.id == checkID } }
+        guard let studentID else { return lab.checks }
+        let passed = Set(try await store.verdicts(studentID: studentID, labID: lab.id).filter(\.passed).map(\.checkID))
+        let steps = lab.steps.filter { !$0.checkIDs.isEmpty }
+        let current = steps.first { !$0.checkIDs.allSatisfy(passed.contains) } ?? steps.last
+        guard let current else { return lab.checks }
+        return lab.checks.filter { current.checkIDs.contains($0.id) }
+    }
+
+    /// Grades the lab's checks (one, or those of the current step) and records every verdict;
+    /// the lab is complete once every check has passed.
+    public func check(_ labID: String, checkID: String?, namespace: String, studentID: String?) async throws -> [Verdict] {
+        guard let lab = lab(labID) else { throw WorkshopError.notFound("lab \(labID)") }
+        let checks = try await checksToGrade(lab, checkID: checkID, studentID: studentID)
+        guard !checks.isEmpty else { throw WorkshopError.notFound("check \(checkID ?? "") in lab \(labID)") }
+        await slots.acquire()
+        var verdicts: [Verdict] = []
+        let probe = LocalProbe(cluster: cluster, namespace: namespace)
+        for check in checks {
+            verdicts.append(await Grader().grade(check, probe: probe))
+        }
+        await slots.release()
+        if let studentID {
+            for verdict in verdicts {
+                let evidence = (try? String(decoding: JSONEncoder().encode(verdict), as: UTF8.self)) ?? "{}"
+                _ = try await store.record(
+                    VerdictRecord(
+                        id: nil, studentID: studentID, labID: labID, checkID: verdict.checkID, passed: verdict.passed,
+                        summaryEn: verdict.summary.en, summaryJa: verdict.summary.ja, evidence: evidence, requests: verdict.requests,
+                        seconds: verdict.seconds, createdAt: Date()))
+            }
+            let passed = Set(try await store.verdicts(studentID: studentID, labID: labID).filter(\.passed).map(\.checkID))
+            if lab.checks.allSatisfy({ passed.contains($0.id) }) {
+                try await store.completeLab(studentID: studentID, labID: labID, at: Date())
+            }
+        }
+        return verdicts
+    }
+}
+
+/// What the workshop refuses, with the HTTP status it maps to.
+public enum WorkshopError: Error, CustomStringConvertible {
+    case badRequest(String)
+    case notFound(String)
+    case conflict(String)
+    case forbidden(String)
+
+    public var description: String {
+        switch self {
+        case .badRequest(let text), .conflict(let text), .forbidden(let text): text
+        case .notFound(let what): "\(what) not found"
+        }
+    }
+}
