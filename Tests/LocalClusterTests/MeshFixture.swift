@@ -13,9 +13,12 @@ enum MeshFixture {
         .deletingLastPathComponent().path
     static let shared = repoRoot + "/../shared"
 
+    static var binDirectory: String {
+        ProcessInfo.processInfo.environment["MESHDOJO_BIN_DIR"] ?? repoRoot + "/.build/debug"
+    }
+
     static let cluster: Task<LocalCluster, any Error> = Task {
-        let environment = ProcessInfo.processInfo.environment
-        let bin = environment["MESHDOJO_BIN_DIR"] ?? repoRoot + "/.build/debug"
+        let bin = binDirectory
         let state = NSTemporaryDirectory() + "meshdojo-test-\(getpid())"
         var logger = Logger(label: "test.cluster")
         logger.logLevel = .warning

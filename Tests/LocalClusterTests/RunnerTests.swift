@@ -1,0 +1,157 @@
+import AsyncHTTPClient
+import BookinfoKit
+import Foundation
+import LabRunner
+import Labs
+import LabStore
+import LocalCluster
+import Logging
+import MeshModel
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// The lab-runner over real HTTP: authentication and scoping, limits, restart, and the dashboard
+/// in a real (headless) browser.
+@Suite("lab-runner", .serialized)
+struct RunnerTests {
+    static let instructorToken = Tokens.generate()
+
+    /// Runs the workshop API on 127.0.0.1:0 over `cluster` and `store`.
+    static func withRunner<T: Sendable>(
+        cluster: LocalCluster, store: any LabStore, _ body: @Sendable (_ base: String, _ workshop: Workshop) async throws -> T
+    ) async throws -> T {
+        let labs = try LabCatalog.load(directory: MeshFixture.repoRoot + "/labs")
+        let workshop = Workshop(cluster: cluster, store: store, labs: labs, eventCode: "class42", instructorToken: instructorToken, logger: Logger(label: "test"))
+        let api = WorkshopAPI(workshop: workshop, resources: ResourceAPI(cluster: cluster))
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let app = BookinfoServer.application(
+            name: "test-runner", handler: api, metrics: MetricsRegistry(), host: "127.0.0.1", port: 0, logLevel: .critical,
+            onServerRunning: { continuation.yield($0) })
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.run() }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            defer { group.cancelAll() }
+            return try await body("http://127.0.0.1:\(port)", workshop)
+        }
+    }
+
+    static func call(_ method: HTTPMethod, _ url: String, token: String?, body: String? = nil) async throws -> (Int, Value) {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let token { request.headers.add(name: "authorization", value: "Bearer \(token)") }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await Browser.client.execute(request, timeout: .seconds(60))
+        let text = String(buffer: try await response.body.collect(upTo: 8 << 20))
+        return (Int(response.status.code), (try? ManifestLoader.documents(text, file: "reply").first) ?? .null)
+    }
+
+    static func register(_ base: String, _ name: String) async throws -> (token: String, namespace: String) {
+        let (status, reply) = try await call(.POST, "\(base)/apis/meshdojo.dev/v1/register", token: nil, body: #"{"name":"\#(name)","eventCode":"class42"}"#)
+        #expect(status == 201, "\(reply)")
+        return (try #require(reply["token"]?.stringValue), try #require(reply["namespace"]?.stringValue))
+    }
+
+    @Test("students reach only their own namespace; tokens, event code, body size and rate are enforced")
+    func isolationAndLimits() async throws {
+        let cluster = try await MeshFixture.cluster.value
+        try await Self.withRunner(cluster: cluster, store: MemoryLabStore()) { base, _ in
+            let aiko = try await Self.register(base, "aiko")
+            let ben = try await Self.register(base, "ben")
+            #expect(aiko.namespace == "student-aiko")
+            #expect(try await Self.call(.GET, "\(base)/api/v1/namespaces/\(aiko.namespace)/pods", token: aiko.token).0 == 200)
+            #expect(try await Self.call(.GET, "\(base)/api/v1/namespaces/\(ben.namespace)/pods", token: aiko.token).0 == 403)
+            let vs = #"{"apiVersion":"networking.istio.io/v1alpha3","kind":"VirtualService","metadata":{"name":"reviews"},"spec":{"hosts":["reviews"],"http":[{"route":[{"destination":{"host":"reviews"}}]}]}}"#
+            #expect(try await Self.call(.POST, "\(base)/apis/networking.istio.io/v1alpha3/namespaces/\(ben.namespace)/virtualservices", token: aiko.token, body: vs).0 == 403)
+            #expect(try await Self.call(.POST, "\(base)/apis/networking.istio.io/v1alpha3/namespaces/\(aiko.namespace)/virtualservices", token: aiko.token, body: vs).0 == 201)
+            #expect(try await Self.call(.POST, "\(base)/api/v1/namespaces", token: aiko.token, body: #"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"x"}}"#).0 == 403)
+            #expect(try await Self.call(.GET, "\(base)/apis/meshdojo.dev/v1/grid", token: aiko.token).0 == 403)
+            #expect(try await Self.call(.POST, "\(base)/apis/meshdojo.dev/v1/shutdown", token: aiko.token).0 == 403)
+            #expect(try await Self.call(.GET, "\(base)/api/v1/namespaces/\(aiko.namespace)/pods", token: "not-a-token").0 == 401)
+            #expect(try await Self.call(.GET, "\(base)/api/v1/namespaces/\(aiko.namespace)/pods", token: nil).0 == 401)
+            #expect(try await Self.call(.POST, "\(base)/apis/meshdojo.dev/v1/register", token: nil, body: #"{"name":"eve","eventCode":"wrong"}"#).0 == 403)
+            #expect(try await Self.call(.POST, "\(base)/apis/meshdojo.dev/v1/register", token: nil, body: #"{"name":"aiko","eventCode":"class42"}"#).0 == 409)
+            #expect(try await Self.call(.POST, "\(base)/apis/meshdojo.dev/v1/namespaces/\(aiko.namespace)/labs/99-nope/check", token: aiko.token).0 == 404)
+            let huge = String(repeating: "#", count: 2 << 20)
+            #expect(try await Self.call(.POST, "\(base)/apis/meshdojo.dev/v1/namespaces/\(aiko.namespace)/apply", token: aiko.token, body: huge).0 == 413)
+            let (gridStatus, grid) = try await Self.call(.GET, "\(base)/apis/meshdojo.dev/v1/grid", token: Self.instructorToken)
+            #expect(gridStatus == 200)
+            #expect(grid["students"]?.arrayValue?.count == 2)
+            var statuses: [Int] = []
+            for _ in 0..<80 { statuses.append(try await Self.call(.GET, "\(base)/apis/meshdojo.dev/v1/whoami", token: ben.token).0) }
+            #expect(statuses.contains(429) && statuses.first == 200)
+            for student in [aiko, ben] { try await cluster.deleteNamespace(student.namespace) }
+        }
+    }
+
+    @Test("a restarted runner keeps every student, namespace and verdict")
+    func restartKeepsProgress() async throws {
+        let state = NSTemporaryDirectory() + "meshdojo-restart-\(UUID().uuidString)"
+        let configuration = LocalCluster.Configuration(
+            stateDirectory: state, binDirectory: MeshFixture.binDirectory, envoyBinary: try EnvoyLocator.find(),
+            ports: PortAllocator(range: 41000...43000))
+        let first = try LocalCluster(configuration: configuration)
+        let store = try await LabStores.open(url: nil, sqlitePath: state + "/store.sqlite", logger: Logger(label: "test"))
+        let student = try await Self.withRunner(cluster: first, store: store) { base, _ in
+            let student = try await Self.register(base, "carla")
+            let (status, _) = try await Self.call(.POST, "\(base)/apis/meshdojo.dev/v1/namespaces/\(student.namespace)/labs/01-request-routing/start", token: student.token)
+            #expect(status == 200)
+            let (checked, reply) = try await Self.call(.POST, "\(base)/apis/meshdojo.dev/v1/namespaces/\(student.namespace)/labs/01-request-routing/check", token: student.token)
+            #expect(checked == 200 && reply["verdicts"]?.arrayValue?.isEmpty == false)
+            return student
+        }
+        await first.shutdown()
+        await store.close()
+
+        let second = try LocalCluster(configuration: .init(
+            stateDirectory: state, binDirectory: MeshFixture.binDirectory, envoyBinary: try EnvoyLocator.find(), ports: PortAllocator(range: 43001...45000)))
+        try await second.restore()
+        let reopened = try await LabStores.open(url: nil, sqlitePath: state + "/store.sqlite", logger: Logger(label: "test"))
+        try await Self.withRunner(cluster: second, store: reopened) { base, workshop in
+            try await workshop.adoptStudents()
+            let (status, verdicts) = try await Self.call(.GET, "\(base)/apis/meshdojo.dev/v1/namespaces/\(student.namespace)/verdicts", token: student.token)
+            #expect(status == 200)
+            #expect(verdicts["items"]?.arrayValue?.isEmpty == false)
+            try await second.waitForPods(student.namespace)
+            #expect(await second.pods(student.namespace).count == 6)
+            let page = try await Browser.get("\(try #require(await second.ingressURL(student.namespace)))/productpage")
+            #expect(page.status == 200)
+        }
+        await second.shutdown()
+        await reopened.close()
+    }
+
+    @Test("the dashboard renders the class grid for the instructor and the lab for a learner in a real browser")
+    func dashboardInChromium() async throws {
+        let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let browser = try #require(chromium, "chromium is needed (scripts/test installs it)")
+        let cluster = try await MeshFixture.cluster.value
+        try await Self.withRunner(cluster: cluster, store: MemoryLabStore()) { base, _ in
+            let dana = try await Self.register(base, "dana")
+            func dom(_ token: String) throws -> String {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: browser)
+                process.arguments = [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=8000", "--dump-dom",
+                    "\(base)/dashboard/#token=\(token)",
+                ]
+                let pipe = Pipe()
+                process.standardOutput = pipe
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                return String(decoding: data, as: UTF8.self)
+            }
+            let instructor = try dom(Self.instructorToken)
+            #expect(instructor.contains("<td>dana</td>"), "the grid lists the student")
+            #expect(instructor.contains("ingress-round-robin"), "the grid has a column per check")
+            let learner = try dom(dana.token)
+            #expect(learner.contains("dana (student-dana)"))
+            #expect(learner.contains("Getting started"), "the lab list and steps are shown")
+            #expect(learner.contains("<canvas id=\"chart\""))
+            try await cluster.deleteNamespace(dana.namespace)
+        }
+    }
+}
