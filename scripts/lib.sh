@@ -79,3 +79,18 @@ kill_processes_under() {
     case "$cwd" in "$dir"*) kill -9 "$pid" 2>/dev/null || true ;; esac
   done
 }
+
+# raise_inotify_limits — each namespace's Envoy watches its configuration files through inotify
+# (one instance per file); the kernel's default of 128 instances per user holds about ten
+# namespaces. As root this raises the limits for a whole class; otherwise it says what to run.
+raise_inotify_limits() {
+  local instances
+  instances=$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo 0)
+  [ "$instances" -ge 8192 ] && return 0
+  if [ "$(id -u)" -eq 0 ]; then
+    sysctl -q -w fs.inotify.max_user_instances=8192 fs.inotify.max_user_watches=524288 >/dev/null 2>&1 || true
+  else
+    echo "note: fs.inotify.max_user_instances is $instances, enough for about $((instances / 12)) namespaces;" \
+      "for a class run: sudo sysctl -w fs.inotify.max_user_instances=8192" >&2
+  fi
+}

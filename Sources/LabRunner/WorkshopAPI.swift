@@ -32,7 +32,7 @@ public struct WorkshopAPI: BookinfoHandler {
             guard let token = Self.bearer(request), let caller = try await workshop.caller(token: token) else {
                 return Routed("unauthorized", ResourceAPI.status(401, "Unauthorized", "a valid token is needed: labctl login (students) or the instructor token"))
             }
-            guard limiter.allow(token) else {
+            guard caller == .instructor || limiter.allow(token) else {
                 return Routed("limited", ResourceAPI.status(429, "TooManyRequests", "too many requests; slow down"))
             }
             let segments = path.split(separator: "/").map(String.init)

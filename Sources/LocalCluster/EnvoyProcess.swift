@@ -128,6 +128,11 @@ public actor EnvoyProcess {
             try await Task.sleep(for: delay)
             delay = min(delay * 2, .milliseconds(50))
         }
+        let log = (try? String(contentsOfFile: (directory as NSString).appendingPathComponent("envoy.log"), encoding: .utf8)) ?? ""
+        if log.contains("inotify") {
+            throw LocalClusterError.envoyTimeout(
+                "Envoy cannot watch its configuration files: the kernel's inotify limit is reached (each namespace needs about 16 instances); raise it with: sudo sysctl -w fs.inotify.max_user_instances=8192")
+        }
         throw LocalClusterError.envoyTimeout("version \(version) not reported within \(timeout); see \(directory)/envoy.log")
     }
 
