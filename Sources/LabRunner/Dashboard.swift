@@ -31,7 +31,8 @@ enum Dashboard {
     table{border-collapse:collapse;background:#fff}
     th,td{border:1px solid #cbd5e1;padding:.3rem .5rem;font-size:.85rem;text-align:center}
     td.pass{background:#bbf7d0}td.fail{background:#fecaca}td.none{color:#94a3b8}
-    .cols{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
+    .cols{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:1rem}
+    pre{white-space:pre-wrap}
     .card{background:#fff;border:1px solid #e2e8f0;border-radius:.5rem;padding:1rem;margin-bottom:1rem}
     pre{background:#0f172a;color:#e2e8f0;padding:.6rem;border-radius:.3rem;overflow:auto}
     .verdict.pass{border-left:6px solid #16a34a}.verdict.fail{border-left:6px solid #dc2626}
@@ -79,18 +80,21 @@ enum Dashboard {
     function t(el){document.querySelectorAll('[data-en]').forEach(e=>{e.textContent=e.dataset[state.lang]})}
     function esc(s){return String(s).replace(/[&<>"']/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]))}
     function md(text){ // small Markdown: headings, code fences, lists, inline code, paragraphs
-      const out=[];let code=null,list=false;
+      const out=[];let code=null,list=false,para=[];
+      const flush=()=>{if(para.length){out.push('<p>'+para.join(' ')+'</p>');para=[]}};
       for(const line of text.split('\n')){
-        if(line.startsWith('```')){if(code!==null){out.push('<pre>'+esc(code)+'</pre>');code=null}else code='';continue}
-        if(code!==null){code+=line+'\n';continue}
+        if(line.trim().startsWith('```')){flush();if(code!==null){out.push('<pre>'+esc(code)+'</pre>');code=null}else code='';continue}
+        if(code!==null){code+=line.replace(/^ {0,3}/,'')+'\n';continue}
         const inline=s=>esc(s).replace(/`([^`]+)`/g,'<code>$1</code>').replace(/\*\*([^*]+)\*\*/g,'<b>$1</b>');
-        if(/^\s*[-*] /.test(line)){if(!list){out.push('<ul>');list=true}out.push('<li>'+inline(line.replace(/^\s*[-*] /,''))+'</li>');continue}
+        const numbered=line.match(/^\s*\d+\. (.*)/);
+        if(numbered){flush();if(list){out.push('</ul>');list=false}para.push(inline(line.trim()));continue}
+        if(/^\s*[-*] /.test(line)){flush();if(!list){out.push('<ul>');list=true}out.push('<li>'+inline(line.replace(/^\s*[-*] /,''))+'</li>');continue}
         if(list){out.push('</ul>');list=false}
         const h=line.match(/^(#+) (.*)/);
-        if(h){out.push('<h'+(h[1].length+1)+'>'+inline(h[2])+'</h'+(h[1].length+1)+'>');continue}
-        if(line.trim())out.push('<p>'+inline(line)+'</p>');
+        if(h){flush();out.push('<h'+(h[1].length+1)+'>'+inline(h[2])+'</h'+(h[1].length+1)+'>');continue}
+        if(line.trim())para.push(inline(line));else flush();
       }
-      if(list)out.push('</ul>');return out.join('');
+      flush();if(list)out.push('</ul>');return out.join('');
     }
     async function api(method,path,body){
       const r=await fetch(path,{method,headers:{'Authorization':'Bearer '+state.token,'Content-Type':'application/json'},body:body?JSON.stringify(body):undefined});
@@ -126,7 +130,7 @@ enum Dashboard {
     }
     async function steps(){
       const lab=await api('GET','/apis/meshdojo.dev/v1/labs/'+$('labs').value);
-      $('steps').innerHTML=lab.steps.map(s=>'<h3>'+esc(s.title[state.lang])+'</h3>'+md(s.page[state.lang])).join('');
+      $('steps').innerHTML=lab.steps.map(s=>(s.page[state.lang].trim().startsWith('#')?'':'<h3>'+esc(s.title[state.lang])+'</h3>')+md(s.page[state.lang])).join('<hr>');
     }
     async function run(action){
       $('verdicts').innerHTML='<div class="card muted">…</div>';

@@ -110,11 +110,17 @@ public actor Workshop {
         try await cluster.restartPods(namespace)
     }
 
-    /// Applies the lab's reference solution.
-    public func solve(_ labID: String, namespace: String) async throws -> [String] {
+    /// Applies the reference solution of the step the student is on (the first step whose checks
+    /// have not all passed), so that `check` then passes and the next step begins; without a
+    /// student, the whole lab's solution.
+    public func solve(_ labID: String, namespace: String, studentID: String? = nil) async throws -> [String] {
         guard let lab = lab(labID) else { throw WorkshopError.notFound("lab \(labID)") }
+        var files = lab.startFiles + lab.solutionFiles
+        if studentID != nil, let check = try await checksToGrade(lab, checkID: nil, studentID: studentID).first {
+            files = lab.solvedFiles(forCheck: check.id)
+        }
         try await setInjection(lab.solutionLabels, namespace: namespace)
-        let lines = try await applyFiles(lab.startFiles + lab.solutionFiles, namespace: namespace)
+        let lines = try await applyFiles(files, namespace: namespace)
         try await cluster.waitForPods(namespace)
         return lines
     }

@@ -160,7 +160,7 @@ public struct WorkshopAPI: BookinfoHandler {
                 let lines = try await workshop.startLab(labID, namespace: namespace, studentID: student)
                 return Routed("/labs/:id/start", ResourceAPI.json(["lines": .array(lines.map { .string($0) })]))
             case "solve":
-                let lines = try await workshop.solve(labID, namespace: namespace)
+                let lines = try await workshop.solve(labID, namespace: namespace, studentID: student)
                 return Routed("/labs/:id/solve", ResourceAPI.json(["lines": .array(lines.map { .string($0) })]))
             case "check":
                 let checkID = request.uri.queryParameters["check"].map(String.init)
