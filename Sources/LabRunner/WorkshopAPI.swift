@@ -13,11 +13,13 @@ import MeshModel
 public struct WorkshopAPI: BookinfoHandler {
     let workshop: Workshop
     let resources: ResourceAPI
-    let limiter = RateLimiter()
+    let limiter: RateLimiter
 
-    public init(workshop: Workshop, resources: ResourceAPI) {
+    /// - Parameter limiter: per-token request rate for students (20/s, bursts of 60, by default).
+    public init(workshop: Workshop, resources: ResourceAPI, limiter: RateLimiter = RateLimiter()) {
         self.workshop = workshop
         self.resources = resources
+        self.limiter = limiter
     }
 
     public func respond(to request: Request, context: BasicRequestContext) async throws -> Routed {

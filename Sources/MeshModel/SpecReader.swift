@@ -123,9 +123,19 @@ final class SpecReader {
 
     /// The known key closest to a misspelt one (edit distance ≤ 2), for "did you mean".
     static func closest(_ key: String, in known: Set<String>) -> String? {
-        known.map { ($0, distance(key.lowercased(), $0.lowercased())) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }?.0
+        Spelling.closest(key, in: known)
+    }
+}
+
+import Foundation
+
+/// "Did you mean …?" for names a user typed: the closest known name within an edit distance of 2.
+public enum Spelling {
+    public static func closest(_ word: String, in known: some Sequence<String>) -> String? {
+        known.map { ($0, distance(word.lowercased(), $0.lowercased())) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }?.0
     }
 
+    /// Levenshtein distance.
     static func distance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
         if a.isEmpty { return b.count }
@@ -141,5 +151,3 @@ final class SpecReader {
         return previous[b.count]
     }
 }
-
-import Foundation
