@@ -60,6 +60,16 @@ public struct WorkshopAPI: BookinfoHandler {
                     return Routed("forbidden", ResourceAPI.status(403, "Forbidden", "only the instructor stops the lab-runner"))
                 }
             }
+            if case .student(_, let own) = caller, [.post, .put, .patch].contains(request.method) {
+                // A body could name another namespace (metadata.namespace) or be a Namespace:
+                // students may only write objects of their own namespace.
+                var request = request
+                let buffer = try await request.collectBody(upTo: ResourceAPI.maxBodyBytes)
+                if let problem = Self.foreignObject(in: String(buffer: buffer), namespace: own) {
+                    return Routed("forbidden", ResourceAPI.status(403, "Forbidden", problem))
+                }
+                return try await resources.respond(to: request, context: context)
+            }
             return try await resources.respond(to: request, context: context)
         } catch let error as WorkshopError {
             return Routed("error", Self.workshopError(error))
@@ -70,6 +80,24 @@ public struct WorkshopAPI: BookinfoHandler {
         } catch let error as LabStoreError {
             return Routed("error", ResourceAPI.status(409, "Conflict", "\(error)"))
         }
+    }
+
+    /// Why a student's request body may not be applied: an object of another namespace, or a
+    /// Namespace itself (JSON, YAML, or labctl's `{"files": [...]}` envelope); nil when it may.
+    static func foreignObject(in text: String, namespace: String) -> String? {
+        guard var documents = try? ManifestLoader.documents(text, file: "request body") else { return nil }
+        if let files = documents.first?["files"]?.arrayValue {
+            documents = files.flatMap { (try? ManifestLoader.documents($0["text"]?.stringValue ?? "", file: "request body")) ?? [] }
+        }
+        for document in documents {
+            let kind = document["kind"]?.stringValue ?? ""
+            let name = document["metadata"]?["name"]?.stringValue ?? ""
+            if kind == "Namespace" { return "\(kind)/\(name): only the instructor creates or changes namespaces" }
+            if let other = document["metadata"]?["namespace"]?.stringValue, other != namespace {
+                return "\(kind)/\(name): metadata.namespace \"\(other)\" is not your namespace \"\(namespace)\""
+            }
+        }
+        return nil
     }
 
     static func bearer(_ request: Request) -> String? {

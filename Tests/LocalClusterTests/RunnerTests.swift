@@ -67,6 +67,13 @@ struct RunnerTests {
             #expect(try await Self.call(.POST, "\(base)/apis/networking.istio.io/v1alpha3/namespaces/\(ben.namespace)/virtualservices", token: aiko.token, body: vs).0 == 403)
             #expect(try await Self.call(.POST, "\(base)/apis/networking.istio.io/v1alpha3/namespaces/\(aiko.namespace)/virtualservices", token: aiko.token, body: vs).0 == 201)
             #expect(try await Self.call(.POST, "\(base)/api/v1/namespaces", token: aiko.token, body: #"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"x"}}"#).0 == 403)
+            // A body naming another namespace, or a Namespace, is refused even on the student's own path.
+            let smuggled = vs.replacingOccurrences(of: #""name":"reviews"}"#, with: #""name":"reviews","namespace":"\#(ben.namespace)"}"#)
+            #expect(try await Self.call(.POST, "\(base)/apis/meshdojo.dev/v1/namespaces/\(aiko.namespace)/apply", token: aiko.token, body: smuggled).0 == 403)
+            let dropBen = #"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"\#(ben.namespace)"}}"#
+            #expect(try await Self.call(.POST, "\(base)/apis/meshdojo.dev/v1/namespaces/\(aiko.namespace)/delete", token: aiko.token, body: dropBen).0 == 403)
+            #expect(await cluster.namespace(ben.namespace) != nil)
+            #expect(await cluster.object(kind: "VirtualService", name: "reviews", namespace: ben.namespace) == nil)
             #expect(try await Self.call(.GET, "\(base)/apis/meshdojo.dev/v1/grid", token: aiko.token).0 == 403)
             #expect(try await Self.call(.POST, "\(base)/apis/meshdojo.dev/v1/shutdown", token: aiko.token).0 == 403)
             #expect(try await Self.call(.GET, "\(base)/api/v1/namespaces/\(aiko.namespace)/pods", token: "not-a-token").0 == 401)
