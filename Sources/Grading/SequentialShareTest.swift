@@ -16,7 +16,10 @@ import Foundation
 /// split keeps a margin under β — without it, Wald's boundaries put the false-pass rate at
 /// exactly p0 ± δ right at β (simulated: 0.10 % for 50/50 against 70/30).
 ///
-/// The check passes when every test accepted H0 and fails as soon as one rejects it. An outcome
+/// The check passes when every test accepted H0, but not before `minimumSamples` pages: the
+/// smallest n with (1 − p_min)^n ≤ β for the smallest expected share p_min, so that an outcome
+/// outside the expected set that replaces the smallest destination (a canary sent to v2 instead
+/// of v3) is seen with probability ≥ 1 − β. It fails as soon as one test rejects. An outcome
 /// outside the expected set (or expected with share 0) fails at once. If the expectation is a
 /// single outcome with share 1, the all-of rule applies instead: every sample must match, and
 /// `allOfSamples` matches pass (a leak of rate δ is missed with probability (1−δ)^n ≤ β).
@@ -81,6 +84,8 @@ public struct SequentialShareTest: Sendable {
     public let cap: Int
     /// Samples needed by the all-of rule: the smallest n with (1 − δ)^n ≤ β (31 for δ = 0.2, β = 0.001).
     public let allOfSamples: Int
+    /// Fewest samples before a pass: (1 − p_min)^n ≤ β (66 for a 10 % canary, 10 for 50/50).
+    public let minimumSamples: Int
     /// Rejection boundary A and acceptance boundary B of each one-sided test.
     public let upperBoundary: Double
     public let lowerBoundary: Double
@@ -113,6 +118,7 @@ public struct SequentialShareTest: Sendable {
         self.cap = max(1, cap)
         allOfSamples = Int((log(beta) / log(1 - delta)).rounded(.up))
         let positive = expected.filter { $0.value > 0 }
+        minimumSamples = positive.values.filter { $0 < 1 }.min().map { Int((log(beta) / log(1 - $0)).rounded(.up)) } ?? 0
         allOf = positive.count == 1 && (positive.first?.value ?? 0) >= 1 - 1e-9 ? positive.first?.key : nil
         var tests: [OneSided] = []
         if allOf == nil {
@@ -200,7 +206,7 @@ public struct SequentialShareTest: Sendable {
             }
         }
         if !undecided {
-            decision = .accept
+            if samples >= minimumSamples { decision = .accept }
         } else if samples >= cap {
             decision = truncated()
         }
