@@ -7,9 +7,7 @@ import PostgresKit
 /// One connection, used by one caller at a time; it is reopened when it drops (server restart,
 /// `pg_terminate_backend`). Reads and idempotent writes are retried once on the new connection;
 /// ``record(_:)`` and ``addStudent(_:)`` are not, since their COMMIT may have landed, and throw instead.
-public final class PostgresLabStore: LabStore {
-    let core: SQLStoreCore
-
+public final class PostgresLabStore: SQLLabStore, @unchecked Sendable {
     /// Connects to the server. Call ``migrate()`` before use.
     /// - Parameters:
     ///   - url: `postgres://user[:password]@host:port/database[?sslmode=…]` (or `postgresql://`).
@@ -20,32 +18,9 @@ public final class PostgresLabStore: LabStore {
         let source = PostgresSessionSource(configuration: configuration, logger: logger)
         _ = try await source.database()  // fail now, not on first use, when the server is unreachable
         logger.info("lab store opened", metadata: ["store.kind": "postgres", "store.host": "\(configuration.host ?? "?")"])
-        core = SQLStoreCore(source: source, logger: logger)
+        super.init(core: SQLStoreCore(source: source, logger: logger))
     }
 
-    public func migrate() async throws { try await core.migrate() }
-    public func addStudent(_ s: Student) async throws { try await core.addStudent(s) }
-    public func student(id: String) async throws -> Student? { try await core.student(where: "id", is: id) }
-    public func student(tokenHash: String) async throws -> Student? { try await core.student(where: "token_hash", is: tokenHash) }
-    public func student(name: String) async throws -> Student? { try await core.student(where: "name", is: name) }
-    public func students() async throws -> [Student] { try await core.students() }
-    public func startLab(studentID: String, labID: String, at: Date) async throws {
-        try await core.startLab(studentID: studentID, labID: labID, at: at)
-    }
-    public func setStep(studentID: String, labID: String, step: String?) async throws {
-        try await core.setStep(studentID: studentID, labID: labID, step: step)
-    }
-    public func completeLab(studentID: String, labID: String, at: Date) async throws {
-        try await core.completeLab(studentID: studentID, labID: labID, at: at)
-    }
-    public func progress(studentID: String) async throws -> [LabProgress] { try await core.progress(studentID: studentID) }
-    public func allProgress() async throws -> [LabProgress] { try await core.progress(studentID: nil) }
-    public func record(_ v: VerdictRecord) async throws -> VerdictRecord { try await core.record(v) }
-    public func verdicts(studentID: String, labID: String) async throws -> [VerdictRecord] {
-        try await core.verdicts(studentID: studentID, labID: labID)
-    }
-    public func latestVerdicts() async throws -> [VerdictRecord] { try await core.latestVerdicts() }
-    public func close() async { await core.close() }
 }
 
 /// The PostgreSQL connection behind ``PostgresLabStore``, reopened on demand.

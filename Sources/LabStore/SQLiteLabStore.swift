@@ -6,9 +6,7 @@ import SQLiteKit
 ///
 /// One connection, used by one caller at a time. The file is in WAL mode with `synchronous=FULL`, so
 /// every committed transaction is on disk when its call returns and survives a kill at any moment.
-public final class SQLiteLabStore: LabStore {
-    let core: SQLStoreCore
-
+public final class SQLiteLabStore: SQLLabStore, @unchecked Sendable {
     /// Opens (creating if needed) the database file. Call ``migrate()`` before use.
     /// - Parameters:
     ///   - path: The database file; its directory must exist.
@@ -16,32 +14,9 @@ public final class SQLiteLabStore: LabStore {
     /// - Throws: SQLite errors, e.g. when the file cannot be opened or WAL mode cannot be enabled.
     public init(path: String, logger: Logger = Logger(label: "meshdojo.labstore")) async throws {
         let source = try await SQLiteSessionSource.open(path: path, logger: logger)
-        core = SQLStoreCore(source: source, logger: logger)
+        super.init(core: SQLStoreCore(source: source, logger: logger))
     }
 
-    public func migrate() async throws { try await core.migrate() }
-    public func addStudent(_ s: Student) async throws { try await core.addStudent(s) }
-    public func student(id: String) async throws -> Student? { try await core.student(where: "id", is: id) }
-    public func student(tokenHash: String) async throws -> Student? { try await core.student(where: "token_hash", is: tokenHash) }
-    public func student(name: String) async throws -> Student? { try await core.student(where: "name", is: name) }
-    public func students() async throws -> [Student] { try await core.students() }
-    public func startLab(studentID: String, labID: String, at: Date) async throws {
-        try await core.startLab(studentID: studentID, labID: labID, at: at)
-    }
-    public func setStep(studentID: String, labID: String, step: String?) async throws {
-        try await core.setStep(studentID: studentID, labID: labID, step: step)
-    }
-    public func completeLab(studentID: String, labID: String, at: Date) async throws {
-        try await core.completeLab(studentID: studentID, labID: labID, at: at)
-    }
-    public func progress(studentID: String) async throws -> [LabProgress] { try await core.progress(studentID: studentID) }
-    public func allProgress() async throws -> [LabProgress] { try await core.progress(studentID: nil) }
-    public func record(_ v: VerdictRecord) async throws -> VerdictRecord { try await core.record(v) }
-    public func verdicts(studentID: String, labID: String) async throws -> [VerdictRecord] {
-        try await core.verdicts(studentID: studentID, labID: labID)
-    }
-    public func latestVerdicts() async throws -> [VerdictRecord] { try await core.latestVerdicts() }
-    public func close() async { await core.close() }
 
     /// The pragma values that make the file durable, read back from the connection (for tests).
     func durabilitySettings() async throws -> (journalMode: String, synchronous: Int) {
