@@ -64,7 +64,7 @@ public struct ResourceAPI: BookinfoHandler {
             guard let info = await cluster.namespace(rest[0]) else { throw LocalClusterError.notFound("namespaces \"\(rest[0])\"") }
             return Routed(route, Self.json(Self.namespaceObject(info)))
         case (1, .patch):
-            let patch = try await bodyValue(request)
+            let patch = try await Self.bodyValue(request)
             var labels: [String: String?] = [:]
             for (key, value) in patch["metadata"]?["labels"]?.objectMembers ?? [] { labels[key] = value.stringValue }
             try await cluster.label(rest[0], set: labels)
@@ -234,11 +234,8 @@ public struct ResourceAPI: BookinfoHandler {
         return try ManifestLoader.load(text, file: name)
     }
 
-    func bodyValue(_ request: Request) async throws -> Value {
-        try await bodyObjectsRaw(request)
-    }
-
-    func bodyObjectsRaw(_ request: Request) async throws -> Value {
+    /// The request body's first document as a plain value (JSON or YAML), `{}` when empty.
+    static func bodyValue(_ request: Request) async throws -> Value {
         var request = request
         let text = String(buffer: try await request.collectBody(upTo: Self.maxBodyBytes))
         let documents = try ManifestLoader.documents(text, file: "request body")

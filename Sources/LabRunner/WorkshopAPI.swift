@@ -114,14 +114,8 @@ public struct WorkshopAPI: BookinfoHandler {
         }
     }
 
-    func body(_ request: Request) async throws -> Value {
-        var request = request
-        let text = String(buffer: try await request.collectBody(upTo: ResourceAPI.maxBodyBytes))
-        return try ManifestLoader.documents(text, file: "request body").first ?? .object([])
-    }
-
     func register(_ request: Request) async throws -> Response {
-        let body = try await body(request)
+        let body = try await ResourceAPI.bodyValue(request)
         guard let code = body["eventCode"]?.stringValue, Tokens.equal(code, await workshop.eventCode) else {
             return ResourceAPI.status(403, "Forbidden", "wrong event code: ask your instructor for it")
         }
@@ -157,7 +151,7 @@ public struct WorkshopAPI: BookinfoHandler {
             return Routed("/students", ResourceAPI.json(["items": .array(students.map { ["name": .string($0.name), "namespace": .string($0.namespace)] })]))
         case ("students", .post):
             guard caller == .instructor else { throw WorkshopError.forbidden("only the instructor adds students") }
-            let body = try await body(request)
+            let body = try await ResourceAPI.bodyValue(request)
             var added: [Value] = []
             let names = (body["names"]?.arrayValue ?? []).compactMap(\.stringValue)
             let namespace = names.count == 1 ? body["namespace"]?.stringValue : nil
@@ -210,7 +204,7 @@ public struct WorkshopAPI: BookinfoHandler {
             let counts = try await workshop.cluster.trafficByVersion(service: "reviews", namespace: namespace)
             return Routed("/traffic", ResourceAPI.json(["reviews": .object(counts.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })]))
         case ("traffic", 2, .put) where rest[1] == "reviews":
-            let weights = try await body(request)
+            let weights = try await ResourceAPI.bodyValue(request)
             let lines = try await TrafficControl.apply(weights: weights, namespace: namespace, cluster: workshop.cluster)
             return Routed("/traffic/reviews", ResourceAPI.json(["lines": .array(lines.map { .string($0) })]))
         default:

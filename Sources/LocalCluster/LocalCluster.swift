@@ -36,7 +36,6 @@ public actor LocalCluster {
     let logger: Logger
     var store: ObjectStore
     var runtimes: [String: NamespaceRuntime] = [:]
-    var sequence = 0
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "meshdojo.cluster")) throws {
         self.configuration = configuration
@@ -202,7 +201,8 @@ public actor LocalCluster {
         return group.isEmpty ? "" : "\(group)/"
     }
 
-    /// Deletes objects by kind and name; missing ones are reported, not an error, when `ignoreMissing`.
+    /// Deletes one object by kind and name, all-or-nothing like ``apply(_:namespace:)``.
+    /// - Throws: ``LocalClusterError/notFound(_:)`` when there is no such object.
     public func delete(kind: String, name: String, namespace: String) async throws {
         guard var space = store.namespaces[namespace] else { throw LocalClusterError.notFound("namespace \(namespace)") }
         guard let index = space.objects.firstIndex(where: { $0.kind.lowercased() == kind.lowercased() && $0.metadata.name == name }) else {
@@ -362,7 +362,6 @@ public actor LocalCluster {
     }
 
     func makePod(_ deployment: DeploymentSpec, hash: String, namespace: String, injected: Bool) throws -> PodRuntime {
-        sequence += 1
         let suffix = StableHash.randomSuffix()
         let name = "\(deployment.name)-\(hash)-\(suffix)"
         let container = deployment.containers[0]
