@@ -83,6 +83,16 @@ struct RunnerTests {
             #expect(try await Self.call(.POST, "\(base)/apis/meshdojo.dev/v1/namespaces/\(aiko.namespace)/labs/99-nope/check", token: aiko.token).0 == 404)
             let huge = String(repeating: "#", count: 2 << 20)
             #expect(try await Self.call(.POST, "\(base)/apis/meshdojo.dev/v1/namespaces/\(aiko.namespace)/apply", token: aiko.token, body: huge).0 == 413)
+            // Traffic control from the dashboard writes a DestinationRule and a weighted VirtualService.
+            let weights = "\(base)/apis/meshdojo.dev/v1/namespaces/\(aiko.namespace)/traffic/reviews"
+            #expect(try await Self.call(.PUT, weights, token: aiko.token, body: #"{"v1":30,"v2":0,"v3":60}"#).0 == 400)
+            #expect(try await Self.call(.PUT, weights, token: aiko.token, body: #"{"v1":30,"v2":0,"v3":70}"#).0 == 200)
+            let routed = await cluster.object(kind: "VirtualService", name: "reviews", namespace: aiko.namespace)
+            let destinations = routed?.spec["http"]?.arrayValue?.first?["route"]?.arrayValue ?? []
+            #expect(destinations.map { $0["destination"]?["subset"]?.stringValue ?? "" } == ["v1", "v3"])
+            #expect(destinations.map { $0["weight"] } == [.int(30), .int(70)])
+            #expect(await cluster.object(kind: "DestinationRule", name: "reviews", namespace: aiko.namespace) != nil)
+            #expect(try await Self.call(.PUT, weights.replacingOccurrences(of: aiko.namespace, with: ben.namespace), token: aiko.token, body: #"{"v1":100}"#).0 == 403)
             let (gridStatus, grid) = try await Self.call(.GET, "\(base)/apis/meshdojo.dev/v1/grid", token: Self.instructorToken)
             #expect(gridStatus == 200)
             #expect(grid["students"]?.arrayValue?.count == 2)
