@@ -22,8 +22,9 @@ enum MeshFixture {
         let state = NSTemporaryDirectory() + "meshdojo-test-\(getpid())"
         var logger = Logger(label: "test.cluster")
         logger.logLevel = .warning
+        // Below the kernel's ephemeral ports (32768+), which outgoing test connections take at random.
         return try LocalCluster(
-            configuration: .init(stateDirectory: state, binDirectory: bin, envoyBinary: try EnvoyLocator.find(), ports: PortAllocator(range: 33000...40000)),
+            configuration: .init(stateDirectory: state, binDirectory: bin, envoyBinary: try EnvoyLocator.find(), ports: PortAllocator(range: 25000...31999)),
             logger: logger)
     }
 

@@ -108,7 +108,7 @@ struct RunnerTests {
         let state = NSTemporaryDirectory() + "meshdojo-restart-\(UUID().uuidString)"
         let configuration = LocalCluster.Configuration(
             stateDirectory: state, binDirectory: MeshFixture.binDirectory, envoyBinary: try EnvoyLocator.find(),
-            ports: PortAllocator(range: 41000...43000))
+            ports: PortAllocator(range: 22000...23499))
         let first = try LocalCluster(configuration: configuration)
         let store = try await LabStores.open(url: nil, sqlitePath: state + "/store.sqlite", logger: Logger(label: "test"))
         let student = try await Self.withRunner(cluster: first, store: store) { base, _ in
@@ -123,7 +123,7 @@ struct RunnerTests {
         await store.close()
 
         let second = try LocalCluster(configuration: .init(
-            stateDirectory: state, binDirectory: MeshFixture.binDirectory, envoyBinary: try EnvoyLocator.find(), ports: PortAllocator(range: 43001...45000)))
+            stateDirectory: state, binDirectory: MeshFixture.binDirectory, envoyBinary: try EnvoyLocator.find(), ports: PortAllocator(range: 23500...24999)))
         try await second.restore()
         let reopened = try await LabStores.open(url: nil, sqlitePath: state + "/store.sqlite", logger: Logger(label: "test"))
         try await Self.withRunner(cluster: second, store: reopened) { base, workshop in
