@@ -1,19 +1,43 @@
 /// The product page in Istio 1.0.6's Bootstrap markup, reproducing the Jinja output byte for byte
-/// (the blank lines that template tags leave are part of it; spec §2.6.1).
+/// (the blank lines that template tags leave are part of it; spec §2.6.1). Only the four asset
+/// addresses vary: 1.0.6's CDNs, or the productpage's own `/static/` files.
 enum ClassicPage {
-    static func render(_ page: PageModel) -> String {
-        var out = head
+    /// Where the page loads Bootstrap and jQuery from.
+    struct Assets: Sendable, Equatable {
+        var bootstrapCSS: String
+        var bootstrapThemeCSS: String
+        var jquery: String
+        var bootstrapJS: String
+
+        /// Istio 1.0.6's links: Bootstrap 3.3.5 from maxcdn, jQuery 2.1.4 from Google.
+        static let cdn = Assets(
+            bootstrapCSS: "https://maxcdn.bootstrapcdn.com/bootstrap/3.3.5/css/bootstrap.min.css",
+            bootstrapThemeCSS: "https://maxcdn.bootstrapcdn.com/bootstrap/3.3.5/css/bootstrap-theme.min.css",
+            jquery: "https://ajax.googleapis.com/ajax/libs/jquery/2.1.4/jquery.min.js",
+            bootstrapJS: "https://maxcdn.bootstrapcdn.com/bootstrap/3.3.5/js/bootstrap.min.js")
+
+        /// The productpage's own files, at the relative paths Istio 1.1 and later link.
+        static let local = Assets(
+            bootstrapCSS: "static/bootstrap/css/bootstrap.min.css",
+            bootstrapThemeCSS: "static/bootstrap/css/bootstrap-theme.min.css",
+            jquery: "static/jquery.min.js",
+            bootstrapJS: "static/bootstrap/js/bootstrap.min.js")
+    }
+
+    static func render(_ page: PageModel, assets: Assets) -> String {
+        var out = head(assets)
         out += navigation(page)
         out += loginModal
         out += summary
         out += details(page.details)
         out += "\n    </div>\n\n    <div class=\"col-md-6\">\n      "
         out += reviews(page)
-        out += foot
+        out += foot(assets)
         return out
     }
 
-    static let head = """
+    static func head(_ assets: Assets) -> String {
+        """
         <!DOCTYPE html>
         <html>
           <head>
@@ -23,10 +47,10 @@ enum ClassicPage {
         <meta name="viewport" content="width=device-width, initial-scale=1.0">
 
         <!-- Latest compiled and minified CSS -->
-        <link rel="stylesheet" href="https://maxcdn.bootstrapcdn.com/bootstrap/3.3.5/css/bootstrap.min.css">
+        <link rel="stylesheet" href="\(assets.bootstrapCSS)">
 
         <!-- Optional theme -->
-        <link rel="stylesheet" href="https://maxcdn.bootstrapcdn.com/bootstrap/3.3.5/css/bootstrap-theme.min.css">
+        <link rel="stylesheet" href="\(assets.bootstrapThemeCSS)">
 
           </head>
           <body>
@@ -40,6 +64,7 @@ enum ClassicPage {
                 </div>
                 
         """
+    }
 
     static func navigation(_ page: PageModel) -> String {
         var out = ""
@@ -208,26 +233,41 @@ enum ClassicPage {
         return out + "\n      "
     }
 
+    /// The text between `<small>` and `</blockquote>`. In the template the block sits inside two
+    /// nested conditions, each tag on its own line, so a truthy rating leaves two tag lines (and
+    /// their indentation) around what it shows:
+    ///
+    ///     {% if review.rating: %}              (12 spaces)
+    ///       {% if review.rating.stars: %}      (14)
+    ///         <font …> … </font>               (16, stars at 20, their tags at 18)
+    ///       {% elif review.rating.error: %}
+    ///         <p><i>…</i></p>
+    ///       {% endif %}
+    ///     {% endif %}
     static func rating(_ rating: PageModel.Review.Rating?) -> String {
+        guard let rating else { return "" }
+        var out = "\n              "
         switch rating {
-        case nil:
-            return ""
+        case .neither:
+            break
         case .error(let message):
-            return "\n              <p><i>\(htmlEscape(message))</i></p>\n            "
+            out += "\n                <p><i>\(htmlEscape(message))</i></p>\n              "
         case .stars(let stars, let color):
-            var out = "\n              <font color=\"\(htmlEscape(color))\">\n                <!-- full stars: -->\n                "
+            out += "\n                <font color=\"\(htmlEscape(color))\">\n                  <!-- full stars: -->\n                  "
             for _ in 0..<max(0, stars) {
-                out += "\n                  <span class=\"glyphicon glyphicon-star\"></span>\n                "
+                out += "\n                    <span class=\"glyphicon glyphicon-star\"></span>\n                  "
             }
-            out += "\n                <!-- empty stars: -->\n                "
+            out += "\n                  <!-- empty stars: -->\n                  "
             for _ in 0..<max(0, 5 - stars) {
-                out += "\n                  <span class=\"glyphicon glyphicon-star-empty\"></span>\n                "
+                out += "\n                    <span class=\"glyphicon glyphicon-star-empty\"></span>\n                  "
             }
-            return out + "\n              </font>\n            "
+            out += "\n                </font>\n              "
         }
+        return out + "\n            "
     }
 
-    static let foot = """
+    static func foot(_ assets: Assets) -> String {
+        """
 
             </div>
           </div>
@@ -236,10 +276,10 @@ enum ClassicPage {
 
             
         <!-- Latest compiled and minified JavaScript -->
-        <script src="https://ajax.googleapis.com/ajax/libs/jquery/2.1.4/jquery.min.js"></script>
+        <script src="\(assets.jquery)"></script>
 
         <!-- Latest compiled and minified JavaScript -->
-        <script src="https://maxcdn.bootstrapcdn.com/bootstrap/3.3.5/js/bootstrap.min.js"></script>
+        <script src="\(assets.bootstrapJS)"></script>
 
         <script type="text/javascript">
         $('#login-modal').on('shown.bs.modal', function () {
@@ -250,4 +290,5 @@ enum ClassicPage {
           </body>
         </html>
         """
+    }
 }

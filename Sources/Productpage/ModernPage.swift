@@ -141,7 +141,7 @@ enum ModernPage {
                 out += "            </div>\n"
             case .error(let message):
                 out += "            <p class=\"text-red-500\">\(htmlEscape(message))</p>\n"
-            case nil:
+            case .neither, nil:
                 break
             }
             out += """

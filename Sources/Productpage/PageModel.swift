@@ -28,20 +28,42 @@ struct PageModel: Sendable {
         var reviewer: String
         var rating: Rating?
 
+        /// What the template's `{% if review.rating: %}` block shows.
         enum Rating {
+            /// `rating.stars` is a non-zero number: the star block.
             case stars(Int, color: String)
+            /// No stars but a `rating.error`: the error line.
             case error(String)
+            /// A truthy `rating` with neither: only the blank lines the tags leave.
+            case neither
         }
 
         init(_ json: JSONValue) {
             text = json["text"]?.templateText ?? ""
             reviewer = json["reviewer"]?.templateText ?? ""
-            guard let rating = json["rating"], case .object(let members) = rating, !members.isEmpty else { return }
-            if let stars = rating["stars"]?.intValue, stars != 0 {
-                self.rating = .stars(stars, color: rating["color"]?.templateText ?? "")
-            } else if let error = rating["error"], error.templateText != "" {
+            guard let rating = json["rating"], rating.jinjaTruthy else { return }
+            if let stars = rating["stars"], stars.jinjaTruthy, let count = stars.intValue {
+                self.rating = .stars(count, color: rating["color"]?.templateText ?? "")
+            } else if let error = rating["error"], error.jinjaTruthy {
                 self.rating = .error(error.templateText)
+            } else {
+                self.rating = .neither
             }
+        }
+    }
+}
+
+extension JSONValue {
+    /// Python truthiness, as Jinja's `{% if value %}` tests it: null, false, 0 and empty strings,
+    /// lists and objects are false.
+    var jinjaTruthy: Bool {
+        switch self {
+        case .null: false
+        case .bool(let value): value
+        case .number(let value, _): value != 0
+        case .string(let value): !value.isEmpty
+        case .array(let values): !values.isEmpty
+        case .object(let members): !members.isEmpty
         }
     }
 }

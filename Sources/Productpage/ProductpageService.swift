@@ -11,6 +11,7 @@ public struct ProductpageService: BookinfoHandler {
     let client: UpstreamClient
     let metrics: MetricsRegistry
     let session: SessionCookie
+    let staticFiles: StaticFiles
     /// Per-attempt deadline of every upstream call: the Python original's 3 s `requests` timeout.
     static let attemptTimeout = TimeAmount.seconds(3)
     /// Largest login form accepted.
@@ -24,6 +25,8 @@ public struct ProductpageService: BookinfoHandler {
         self.client = client
         self.metrics = metrics
         self.session = SessionCookie(secret: configuration.sessionSecret)
+        self.staticFiles = StaticFiles(
+            bootstrapDirectory: configuration.bootstrapDirectory, jqueryDirectory: configuration.jqueryDirectory)
     }
 
     public func respond(to request: Request, context: BasicRequestContext) async throws -> Routed {
@@ -70,8 +73,17 @@ public struct ProductpageService: BookinfoHandler {
             return await api(
                 "ratings", url: "\(configuration.ratingsBase)/ratings/\(id)", attempts: 1, request: request, logger: logger)
         case .staticFile(let path):
-            guard let (type, data) = StaticAssets.files[path] else { return FlaskPages.notFound }
-            return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            switch staticFiles.lookup(path) {
+            case .found(let type, let data):
+                return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            case .missing(let file):
+                logger.error(
+                    "static file missing: the classic page is unstyled until it exists (install Debian's libjs-bootstrap and libjs-jquery, or point PRODUCTPAGE_BOOTSTRAP_DIR / PRODUCTPAGE_JQUERY_DIR at folders holding them)",
+                    metadata: ["bookinfo.path": "/static/\(path)", "bookinfo.file": "\(file)"])
+                return FlaskPages.notFound
+            case .unknown:
+                return FlaskPages.notFound
+            }
         }
     }
 
@@ -156,7 +168,12 @@ public struct ProductpageService: BookinfoHandler {
         let reviews = await fetch("reviews", url: reviewsURL, attempts: 2, headers: headers, logger: logger)
         let page = PageModel(
             user: user, details: Self.fetched(details, what: "details"), reviews: Self.fetched(reviews, what: "reviews"))
-        let html = configuration.markup == .classic ? ClassicPage.render(page) : ModernPage.render(page)
+        let html =
+            switch configuration.markup {
+            case .classic: ClassicPage.render(page, assets: .local)
+            case .classic106: ClassicPage.render(page, assets: .cdn)
+            case .modern: ModernPage.render(page)
+            }
         var response = Response.text(html, contentType: "text/html; charset=utf-8")
         response.headers[.vary] = "Cookie"
         return response

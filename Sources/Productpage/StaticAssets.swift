@@ -1,7 +1,68 @@
 import Foundation
+import Synchronization
 
-/// The files the modern page references under `/static/` (the classic page loads Bootstrap from
-/// public CDNs, as 1.0.6 did). Kept in the binary so an image needs nothing beside it.
+/// What `/static/` serves: Bootstrap and jQuery from folders on disk (Debian's `libjs-bootstrap`
+/// and `libjs-jquery`, never copied into the repository) for the classic page, and the modern
+/// page's two small files from the binary.
+///
+/// | path | file |
+/// | --- | --- |
+/// | `/static/bootstrap/{css,js,fonts}/NAME` | `<bootstrap folder>/{css,js,fonts}/NAME` |
+/// | `/static/jquery.min.js`, `/static/jquery/NAME` | `<jquery folder>/jquery.min.js`, `<jquery folder>/NAME` |
+/// | `/static/tailwind/tailwind.css`, `/static/img/izzy.png` | built in |
+final class StaticFiles: Sendable {
+    enum Lookup: Equatable {
+        case found(contentType: String, Data)
+        /// A path of the Bootstrap or jQuery folders whose file is not there.
+        case missing(file: String)
+        case unknown
+    }
+
+    let bootstrapDirectory: String
+    let jqueryDirectory: String
+    /// Files read once, by path below `/static/`.
+    private let cache = Mutex<[String: (String, Data)]>([:])
+
+    init(bootstrapDirectory: String, jqueryDirectory: String) {
+        self.bootstrapDirectory = bootstrapDirectory
+        self.jqueryDirectory = jqueryDirectory
+    }
+
+    static let contentTypes = [
+        "css": "text/css; charset=utf-8", "js": "application/javascript; charset=utf-8",
+        "map": "application/json", "woff": "font/woff", "woff2": "font/woff2", "ttf": "font/ttf",
+        "eot": "application/vnd.ms-fontobject", "svg": "image/svg+xml",
+    ]
+
+    /// The file for a path below `/static/` (already free of `..`).
+    func lookup(_ path: String) -> Lookup {
+        if let (type, data) = StaticAssets.files[path] { return .found(contentType: type, data) }
+        if let (type, data) = cache.withLock({ $0[path] }) { return .found(contentType: type, data) }
+        guard let file = diskFile(path) else { return .unknown }
+        guard let data = FileManager.default.contents(atPath: file) else { return .missing(file: file) }
+        let type = Self.contentTypes[(file as NSString).pathExtension.lowercased()] ?? "application/octet-stream"
+        cache.withLock { $0[path] = (type, data) }
+        return .found(contentType: type, data)
+    }
+
+    /// The disk file a path names, or nil when the path is none of the served folders'.
+    func diskFile(_ path: String) -> String? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard !parts.contains(where: { $0.isEmpty || $0.hasPrefix(".") }) else { return nil }
+        switch parts.first {
+        case "bootstrap" where parts.count == 3 && ["css", "js", "fonts"].contains(parts[1]):
+            return "\(bootstrapDirectory)/\(parts[1])/\(parts[2])"
+        case "jquery.min.js" where parts.count == 1:
+            return "\(jqueryDirectory)/jquery.min.js"
+        case "jquery" where parts.count == 2:
+            return "\(jqueryDirectory)/\(parts[1])"
+        default:
+            return nil
+        }
+    }
+}
+
+/// The modern page's files, kept in the binary so an image needs nothing beside it.
 enum StaticAssets {
     /// Path below `/static/` → (content type, bytes).
     static let files: [String: (String, Data)] = [
