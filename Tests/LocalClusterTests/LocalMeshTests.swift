@@ -11,7 +11,7 @@ struct LocalMeshTests {
         let ingress = try await MeshFixture.bookinfo("basics")
         let spread = try await Browser.outcomes(ingress, count: 60)
         #expect(spread["v1", default: 0] > 0 && spread["v2", default: 0] > 0 && spread["v3", default: 0] > 0, "\(spread)")
-        try await MeshFixture.apply(["manifests/networking/destination-rule-all.yaml", "manifests/networking/virtual-service-all-v1.yaml"], "basics")
+        try await MeshFixture.apply(["bookinfo/networking/destination-rule-all.yaml", "bookinfo/networking/virtual-service-all-v1.yaml"], "basics")
         let pinned = try await Browser.outcomes(ingress, count: 30)
         #expect(pinned == ["v1": 30], "\(pinned)")
         let pods = await (try MeshFixture.cluster.value).pods("basics")
@@ -23,19 +23,19 @@ struct LocalMeshTests {
     func userRoutingAndFaults() async throws {
         let namespace = "faults"
         let ingress = try await MeshFixture.bookinfo(namespace)
-        try await MeshFixture.apply(["manifests/networking/destination-rule-all.yaml", "manifests/networking/virtual-service-all-v1.yaml", "manifests/networking/virtual-service-reviews-test-v2.yaml"], namespace)
+        try await MeshFixture.apply(["bookinfo/networking/destination-rule-all.yaml", "bookinfo/networking/virtual-service-all-v1.yaml", "bookinfo/networking/virtual-service-reviews-test-v2.yaml"], namespace)
         let jason = try await Browser.signIn("jason", ingress: ingress)
         #expect(try await Browser.outcomes(ingress, count: 10, cookie: jason) == ["v2": 10])
         #expect(try await Browser.outcomes(ingress, count: 10) == ["v1": 10])
 
-        try await MeshFixture.apply(["manifests/networking/virtual-service-ratings-test-delay.yaml"], namespace)
+        try await MeshFixture.apply(["bookinfo/networking/virtual-service-ratings-test-delay.yaml"], namespace)
         let slow = try await Browser.get("\(ingress)/productpage", cookie: jason)
         #expect(slow.outcome == "reviews-unavailable")
         #expect(slow.seconds > 5.5 && slow.seconds < 6.5, "took \(slow.seconds) s")
         let other = try await Browser.get("\(ingress)/productpage")
         #expect(other.outcome == "v1" && other.seconds < 1)
 
-        try await MeshFixture.apply(["manifests/networking/virtual-service-ratings-test-abort.yaml"], namespace)
+        try await MeshFixture.apply(["bookinfo/networking/virtual-service-ratings-test-abort.yaml"], namespace)
         let aborted = try await Browser.get("\(ingress)/productpage", cookie: jason)
         #expect(aborted.outcome == "ratings-unavailable")
         #expect(count("Ratings service is currently unavailable", in: aborted.body) == 2)
@@ -46,7 +46,7 @@ struct LocalMeshTests {
     func weightedSplit() async throws {
         let namespace = "split"
         let ingress = try await MeshFixture.bookinfo(namespace)
-        try await MeshFixture.apply(["manifests/networking/destination-rule-all.yaml", "manifests/networking/virtual-service-reviews-50-v3.yaml"], namespace)
+        try await MeshFixture.apply(["bookinfo/networking/destination-rule-all.yaml", "bookinfo/networking/virtual-service-reviews-50-v3.yaml"], namespace)
         // n = 200, p = 0.5: sd = 7.07; [68, 132] is ±4.5 sd, so a correct split fails with
         // probability < 1e-5, while a 80/20 split (mean 160) passes with probability < 1e-9.
         let counts = try await Browser.outcomes(ingress, count: 200)
@@ -59,7 +59,7 @@ struct LocalMeshTests {
     func undefinedSubset() async throws {
         let namespace = "nosubset"
         let ingress = try await MeshFixture.bookinfo(namespace)
-        try await MeshFixture.apply(["manifests/networking/virtual-service-reviews-v3.yaml"], namespace)
+        try await MeshFixture.apply(["bookinfo/networking/virtual-service-reviews-v3.yaml"], namespace)
         let page = try await Browser.get("\(ingress)/productpage")
         #expect(page.outcome == "reviews-unavailable")
         let diagnostics = await (try MeshFixture.cluster.value).analyze(namespace)
@@ -72,7 +72,7 @@ struct LocalMeshTests {
         let namespace = "plain"
         let cluster = try await MeshFixture.cluster.value
         let ingress = try await MeshFixture.bookinfo(namespace, injected: false)
-        try await MeshFixture.apply(["manifests/networking/destination-rule-all.yaml", "manifests/networking/virtual-service-all-v1.yaml"], namespace)
+        try await MeshFixture.apply(["bookinfo/networking/destination-rule-all.yaml", "bookinfo/networking/virtual-service-all-v1.yaml"], namespace)
         let spread = try await Browser.outcomes(ingress, count: 60)
         #expect(spread.keys.count > 1, "\(spread)")
         #expect(await cluster.pods(namespace).allSatisfy { $0.ready == "1/1" })
@@ -91,7 +91,7 @@ struct LocalMeshTests {
         let namespace = "badinput"
         let cluster = try await MeshFixture.cluster.value
         let ingress = try await MeshFixture.bookinfo(namespace)
-        try await MeshFixture.apply(["manifests/networking/destination-rule-all.yaml", "manifests/networking/virtual-service-all-v1.yaml"], namespace)
+        try await MeshFixture.apply(["bookinfo/networking/destination-rule-all.yaml", "bookinfo/networking/virtual-service-all-v1.yaml"], namespace)
         let zeroWeights = """
             apiVersion: networking.istio.io/v1alpha3
             kind: VirtualService

@@ -36,7 +36,7 @@ enum MeshFixture {
     static func bookinfo(_ namespace: String, injected: Bool = true) async throws -> String {
         let cluster = try await cluster.value
         try await cluster.createNamespace(namespace, labels: injected ? ["istio-injection": "enabled"] : [:])
-        _ = try await cluster.apply(try load("manifests/platform/bookinfo.yaml") + load("manifests/networking/bookinfo-gateway.yaml"), namespace: namespace)
+        _ = try await cluster.apply(try load("bookinfo/platform/kube/bookinfo.yaml") + load("bookinfo/networking/bookinfo-gateway.yaml"), namespace: namespace)
         try await cluster.waitForPods(namespace)
         return try #require(await cluster.ingressURL(namespace))
     }

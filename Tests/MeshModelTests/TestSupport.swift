@@ -10,7 +10,7 @@ enum Fixtures {
         .deletingLastPathComponent()
     /// The shared folder next to the checkout (Istio samples, CRDs, notes).
     static let shared = repoRoot.deletingLastPathComponent().appendingPathComponent("shared")
-    static let bookinfo = repoRoot.appendingPathComponent("manifests/platform/bookinfo.yaml").path
+    static let bookinfo = repoRoot.appendingPathComponent("bookinfo/platform/kube/bookinfo.yaml").path
 
     static func sample(_ name: String, version: String = "current") -> String {
         shared.appendingPathComponent("istio-samples/\(version)/\(name)").path

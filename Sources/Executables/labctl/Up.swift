@@ -3,18 +3,18 @@ import Foundation
 import MeshModel
 
 /// Where the project's files are: `MESHDOJO_HOME`, else the first folder holding
-/// `manifests/platform/bookinfo.yaml` above the current folder or above labctl itself.
+/// `bookinfo/platform/kube/bookinfo.yaml` above the current folder or above labctl itself.
 func projectHome() throws -> String {
     if let home = ProcessInfo.processInfo.environment["MESHDOJO_HOME"] { return home }
     let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
     for start in [URL(fileURLWithPath: FileManager.default.currentDirectoryPath), executable.deletingLastPathComponent()] {
         var folder = start
         for _ in 0..<8 {
-            if FileManager.default.fileExists(atPath: folder.appendingPathComponent("manifests/platform/bookinfo.yaml").path) { return folder.path }
+            if FileManager.default.fileExists(atPath: folder.appendingPathComponent("bookinfo/platform/kube/bookinfo.yaml").path) { return folder.path }
             folder = folder.deletingLastPathComponent()
         }
     }
-    throw LabctlError("error: cannot find the MeshDojo folder (manifests/platform/bookinfo.yaml); set MESHDOJO_HOME")
+    throw LabctlError("error: cannot find the MeshDojo folder (bookinfo/platform/kube/bookinfo.yaml); set MESHDOJO_HOME")
 }
 
 struct Up: AsyncParsableCommand {
@@ -43,7 +43,7 @@ struct Up: AsyncParsableCommand {
         client = RunnerClient(server: client.base, token: instructorToken)
         let namespace = Value.object([("apiVersion", "v1"), ("kind", "Namespace"), ("metadata", .object([("name", "default"), ("labels", .object([("istio-injection", "enabled")]))]))])
         _ = try await client.send(.POST, "/api/v1/namespaces", body: namespace.json)
-        let files = ["\(home)/manifests/platform/bookinfo.yaml", "\(home)/manifests/networking/bookinfo-gateway.yaml"]
+        let files = ["\(home)/bookinfo/platform/kube/bookinfo.yaml", "\(home)/bookinfo/networking/bookinfo-gateway.yaml"]
         let applied = try await client.expectOK(.POST, "/apis/meshdojo.dev/v1/namespaces/default/apply", body: try filesBody(files))
         for line in applied["lines"]?.arrayValue ?? [] { print(line.stringValue ?? "") }
         let ingress = try await client.expectOK(.GET, "/apis/meshdojo.dev/v1/namespaces/default/ingress")["url"]?.stringValue ?? ""

@@ -27,9 +27,9 @@ enum Fixtures {
         try ManifestLoader.load(path: url.path)
     }
 
-    /// Services and Deployments of `manifests/platform/bookinfo.yaml`.
+    /// Services and Deployments of `bookinfo/platform/kube/bookinfo.yaml`.
     static func bookinfoWorkloads() throws -> [KubeObject] {
-        try load(repoRoot.appendingPathComponent("manifests/platform/bookinfo.yaml"))
+        try load(repoRoot.appendingPathComponent("bookinfo/platform/kube/bookinfo.yaml"))
             .filter { ["Service", "Deployment"].contains($0.kind) }
     }
 
