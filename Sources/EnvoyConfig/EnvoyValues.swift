@@ -7,9 +7,14 @@ enum EnvoyValues {
 
     /// A protobuf JSON duration: `7s`, `0.5s`, `0s`.
     static func duration(_ seconds: Double) -> Value {
-        let nanos = Int((max(seconds, 0) * 1_000_000_000).rounded())
-        let whole = nanos / 1_000_000_000
-        let fraction = nanos % 1_000_000_000
+        // Validation caps durations at protobuf's limit; clamp anyway so no input can trap here.
+        let clamped = min(max(seconds.isFinite ? seconds : 0, 0), 315_576_000_000)
+        var whole = Int(clamped.rounded(.down))
+        var fraction = Int(((clamped - Double(whole)) * 1_000_000_000).rounded())
+        if fraction >= 1_000_000_000 {
+            whole += 1
+            fraction -= 1_000_000_000
+        }
         guard fraction > 0 else { return .string("\(whole)s") }
         var digits = String(fraction)
         digits = String(repeating: "0", count: 9 - digits.count) + digits
@@ -19,7 +24,8 @@ enum EnvoyValues {
 
     /// A `FractionalPercent` per million from a 0–100 percentage (nil = 0 %).
     static func fractionalPercent(_ percentage: Double?) -> Value {
-        let numerator = Int(((percentage ?? 0) * 10_000).rounded())
+        let percent = min(max((percentage ?? 0).isFinite ? (percentage ?? 0) : 0, 0), 100)
+        let numerator = Int((percent * 10_000).rounded())
         return ["numerator": .int(min(max(numerator, 0), 1_000_000)), "denominator": "MILLION"]
     }
 

@@ -10,22 +10,11 @@ public enum ManifestLoader {
     ///   - file: the name messages use for it.
     /// - Throws: ``ManifestError`` naming the file, the document and what is wrong (YAML syntax
     ///   with line and column, a document that is not a map, missing `apiVersion`/`kind`/`metadata.name`).
-    public static func load(_ text: String, file: String) throws(ManifestError) -> [KubeObject] {
-        var nodes: [Node] = []
-        do {
-            // YamlSequence stops at a syntax error and keeps it in `error` instead of throwing.
-            var sequence = try Yams.compose_all(yaml: text)
-            while let node = sequence.next() { nodes.append(node) }
-            if let error = sequence.error { throw error }
-        } catch {
-            throw ManifestError(file: file, document: nil, object: nil, field: nil, message: yamlMessage(error))
-        }
+    public static func load(_ text: String, file: String, limits: Limits = .standard) throws(ManifestError) -> [KubeObject] {
         var objects: [KubeObject] = []
-        var index = 0
-        for node in nodes {
-            index += 1
-            if node.null != nil { continue }
-            let value = convert(node)
+        for (offset, value) in try compose(text, file: file, limits: limits).enumerated() {
+            guard let value else { continue }
+            let index = offset + 1
             guard case .object = value else {
                 throw ManifestError(
                     file: file, document: index, object: nil, field: nil,
@@ -74,8 +63,39 @@ public enum ManifestLoader {
         return "YAML error: \(error)"
     }
 
+    /// Limits on what one text may expand to, so that untrusted YAML (aliases nested ten deep, a
+    /// million documents) is refused before it costs memory.
+    public struct Limits: Sendable {
+        public var maxValues = 200_000
+        public var maxDepth = 64
+        public var maxDocuments = 500
+        public static let standard = Limits()
+
+        public init(maxValues: Int = 200_000, maxDepth: Int = 64, maxDocuments: Int = 500) {
+            self.maxValues = maxValues
+            self.maxDepth = maxDepth
+            self.maxDocuments = maxDocuments
+        }
+    }
+
+    struct Budget {
+        var values = 0
+        let limits: Limits
+    }
+
+    struct TooLarge: Error {
+        let message: String
+    }
+
     /// A Yams node as a ``Value``, with YAML 1.1 scalar typing (quoted scalars stay strings).
-    static func convert(_ node: Node) -> Value {
+    static func convert(_ node: Node, _ budget: inout Budget, depth: Int = 0) throws(TooLarge) -> Value {
+        budget.values += 1
+        guard budget.values <= budget.limits.maxValues else {
+            throw TooLarge(message: "the text expands to more than \(budget.limits.maxValues) values (YAML aliases or anchors used too often); write the objects out plainly")
+        }
+        guard depth <= budget.limits.maxDepth else {
+            throw TooLarge(message: "values are nested more than \(budget.limits.maxDepth) levels deep")
+        }
         switch node {
         case .scalar(let scalar):
             if scalar.style == .doubleQuoted || scalar.style == .singleQuoted || scalar.style == .literal
@@ -89,12 +109,48 @@ public enum ManifestLoader {
             if let number = node.float { return .double(number) }
             return .string(scalar.string)
         case .mapping(let mapping):
-            return .object(mapping.map { (key, value) in (key.string ?? "\(key)", convert(value)) })
+            var members: [(String, Value)] = []
+            for (key, value) in mapping { members.append((key.string ?? "\(key)", try convert(value, &budget, depth: depth + 1))) }
+            return .object(members)
         case .sequence(let sequence):
-            return .array(sequence.map(convert))
+            var items: [Value] = []
+            for value in sequence { items.append(try convert(value, &budget, depth: depth + 1)) }
+            return .array(items)
         case .alias:
             return .null
         }
+    }
+
+    /// Composes every document of `text`, within `limits`.
+    static func compose(_ text: String, file: String, limits: Limits) throws(ManifestError) -> [Value?] {
+        var nodes: [Node] = []
+        do {
+            // YamlSequence stops at a syntax error and keeps it in `error` instead of throwing.
+            var sequence = try Yams.compose_all(yaml: text)
+            while let node = sequence.next() {
+                nodes.append(node)
+                guard nodes.count <= limits.maxDocuments else {
+                    throw TooLarge(message: "more than \(limits.maxDocuments) documents in one text")
+                }
+            }
+            if let error = sequence.error { throw error }
+        } catch let error as TooLarge {
+            throw ManifestError(file: file, document: nil, object: nil, field: nil, message: error.message)
+        } catch {
+            throw ManifestError(file: file, document: nil, object: nil, field: nil, message: yamlMessage(error))
+        }
+        var budget = Budget(limits: limits)
+        var values: [Value?] = []
+        for (index, node) in nodes.enumerated() {
+            if node.null != nil {
+                values.append(nil)
+                continue
+            }
+            do { values.append(try convert(node, &budget)) } catch {
+                throw ManifestError(file: file, document: index + 1, object: nil, field: nil, message: error.message)
+            }
+        }
+        return values
     }
 }
 
@@ -128,17 +184,7 @@ public struct ManifestError: Error, Sendable, Equatable, CustomStringConvertible
 
 extension ManifestLoader {
     /// The documents of a YAML or JSON text as plain values (no object checks).
-    public static func documents(_ text: String, file: String) throws(ManifestError) -> [Value] {
-        do {
-            var sequence = try Yams.compose_all(yaml: text)
-            var values: [Value] = []
-            while let node = sequence.next() {
-                if node.null == nil { values.append(convert(node)) }
-            }
-            if let error = sequence.error { throw error }
-            return values
-        } catch {
-            throw ManifestError(file: file, document: nil, object: nil, field: nil, message: yamlMessage(error))
-        }
+    public static func documents(_ text: String, file: String, limits: Limits = .standard) throws(ManifestError) -> [Value] {
+        try compose(text, file: file, limits: limits).compactMap { $0 }
     }
 }

@@ -55,19 +55,29 @@ final class SpecReader {
         return out
     }
 
+    /// Every whole number in these APIs is a 32-bit protobuf or Kubernetes field.
+    static let intRange = -2_147_483_648...4_294_967_295
+
     func int(_ value: Value?, _ path: String) -> Int? {
         guard let value, value != .null else { return nil }
+        let number: Int
         switch value {
-        case .int(let number): return number
-        case .double(let number) where number == number.rounded() && abs(number) < 9e18: return Int(number)
-        case .double(let number) where number == number.rounded():
-            problem(path, "\(String(format: "%.0f", number)) is too large a number")
+        case .int(let whole): number = whole
+        case .double(let real) where real == real.rounded() && abs(real) < 9e18: number = Int(real)
+        case .double(let real) where real == real.rounded():
+            problem(path, "\(String(format: "%.0f", real)) is too large a number: it must fit in 32 bits")
             return nil
-        case .string(let text) where Int(text) != nil: return Int(text)
+        case .string(let text) where Int(text) != nil: number = Int(text)!
         default:
             problem(path, "must be a whole number, found a \(value.typeName)")
             return nil
         }
+        // Weights get their own message (they must fit uint32 and add up to 100).
+        guard Self.intRange.contains(number) || path.hasSuffix(".weight") else {
+            problem(path, "\(number) is too large a number: it must fit in 32 bits")
+            return nil
+        }
+        return number
     }
 
     func double(_ value: Value?, _ path: String) -> Double? {
@@ -102,8 +112,15 @@ final class SpecReader {
             problem(path, "'\(text)' is not a duration: write a number with a unit, such as 7s, 0.5s or 100ms")
             return nil
         }
+        guard seconds <= Self.maxDurationSeconds else {
+            problem(path, "'\(text)' is too long: a duration can be at most 315576000000s (10,000 years, protobuf's limit); timeouts are usually a few seconds")
+            return nil
+        }
         return seconds
     }
+
+    /// The longest duration protobuf (and so Istio and Envoy) can hold.
+    public static let maxDurationSeconds = 315_576_000_000.0
 
     static func parseDuration(_ text: String) -> Double? {
         var rest = Substring(text.trimmingCharacters(in: .whitespaces))

@@ -75,15 +75,23 @@ extension Validation {
         }
     }
 
+    /// The largest weight, and the largest sum of weights, Istio and Envoy accept (uint32).
+    static let maxWeight = 4_294_967_295
+
     static func checkWeights(_ route: HTTPRoute, _ path: String, _ findings: inout Findings) {
         for (index, item) in route.route.enumerated() {
             if let weight = item.weight, weight < 0 {
                 findings.error("\(path).route[\(index)].weight", "is \(weight): a weight cannot be negative; use 0 to send this destination nothing")
+            } else if let weight = item.weight, weight > maxWeight {
+                findings.error("\(path).route[\(index)].weight", "is \(weight): a weight must fit in 32 bits (at most 4294967295); write percentages that add up to 100")
             }
         }
-        guard route.route.count > 1, route.route.allSatisfy({ ($0.weight ?? 0) >= 0 }) else { return }
+        guard route.route.count > 1, route.route.allSatisfy({ (0...maxWeight).contains($0.weight ?? 0) }) else { return }
+        // Each weight fits in 32 bits, so the sum of a route's weights cannot overflow Int.
         let total = route.route.reduce(0) { $0 + ($1.weight ?? 0) }
-        if total == 0 {
+        if total > maxWeight {
+            findings.error("\(path).route", "weights add up to \(total), more than 4294967295 (32 bits), which Istio refuses: make them add up to 100")
+        } else if total == 0 {
             let even = route.route.count == 2 ? "" : " (here, for example, weight: \(100 / route.route.count) on each)"
             findings.error(
                 "\(path).route",

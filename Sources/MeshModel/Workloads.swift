@@ -117,9 +117,13 @@ public enum WorkloadParser {
         if !selector.isEmpty, !selector.allSatisfy({ podLabels[$0.key] == $0.value }) {
             reader.problem("spec.selector.matchLabels", "does not match the pod template's labels")
         }
+        let replicas = reader.int(spec["replicas"], "spec.replicas") ?? 1
+        if replicas < 0 {
+            reader.problem("spec.replicas", "is \(replicas): replicas cannot be negative; write 0 to stop the pods, or 1")
+        }
         let deployment = DeploymentSpec(
             name: object.metadata.name, namespace: namespace, labels: object.metadata.labels,
-            replicas: reader.int(spec["replicas"], "spec.replicas") ?? 1, selector: selector, podLabels: podLabels,
+            replicas: max(replicas, 0), selector: selector, podLabels: podLabels,
             podAnnotations: reader.stringMap(template?["metadata"]?["annotations"], "spec.template.metadata.annotations"),
             containers: containers,
             serviceAccountName: reader.string(template?["spec"]?["serviceAccountName"], "spec.template.spec.serviceAccountName"),
