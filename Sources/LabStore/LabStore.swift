@@ -12,6 +12,10 @@ public protocol LabStore: Sendable {
     func student(tokenHash: String) async throws -> Student?
     func student(name: String) async throws -> Student?
     func students() async throws -> [Student]
+    /// Removes a student with their progress and verdicts; their token stops working.
+    func removeStudent(id: String) async throws
+    /// Gives a student a new token hash; the old token stops working.
+    func replaceToken(studentID: String, tokenHash: String) async throws
     func startLab(studentID: String, labID: String, at: Date) async throws
     func setStep(studentID: String, labID: String, step: String?) async throws
     func completeLab(studentID: String, labID: String, at: Date) async throws

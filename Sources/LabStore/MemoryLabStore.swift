@@ -25,6 +25,23 @@ public actor MemoryLabStore: LabStore {
         studentsByID[s.id] = stored
     }
 
+    public func removeStudent(id: String) throws {
+        try checkOpen()
+        guard studentsByID.removeValue(forKey: id) != nil else { throw LabStoreError.notFound("student \(id)") }
+        progressByKey = progressByKey.filter { $0.key.studentID != id }
+        verdictRows.removeAll { $0.studentID == id }
+    }
+
+    public func replaceToken(studentID: String, tokenHash: String) throws {
+        try checkOpen()
+        guard var student = studentsByID[studentID] else { throw LabStoreError.notFound("student \(studentID)") }
+        if studentsByID.values.contains(where: { $0.tokenHash == tokenHash && $0.id != studentID }) {
+            throw LabStoreError.conflict("that token is taken")
+        }
+        student.tokenHash = tokenHash
+        studentsByID[studentID] = student
+    }
+
     public func student(id: String) throws -> Student? { try checkOpen(); return studentsByID[id] }
 
     public func student(tokenHash: String) throws -> Student? {

@@ -18,6 +18,10 @@ public class SQLLabStore: LabStore, @unchecked Sendable {
     public func student(tokenHash: String) async throws -> Student? { try await core.student(where: "token_hash", is: tokenHash) }
     public func student(name: String) async throws -> Student? { try await core.student(where: "name", is: name) }
     public func students() async throws -> [Student] { try await core.students() }
+    public func removeStudent(id: String) async throws { try await core.removeStudent(id: id) }
+    public func replaceToken(studentID: String, tokenHash: String) async throws {
+        try await core.replaceToken(studentID: studentID, tokenHash: tokenHash)
+    }
     public func startLab(studentID: String, labID: String, at: Date) async throws {
         try await core.startLab(studentID: studentID, labID: labID, at: at)
     }

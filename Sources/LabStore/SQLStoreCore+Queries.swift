@@ -41,6 +41,22 @@ extension SQLStoreCore {
         }.sorted { $0.name < $1.name }
     }
 
+    func removeStudent(id: String) async throws {
+        try await transaction(retry: true) { db in
+            try await Self.requireStudent(id, in: db)
+            try await db.delete(from: "verdicts").where("student_id", .equal, SQLBind(id)).run()
+            try await db.delete(from: "lab_progress").where("student_id", .equal, SQLBind(id)).run()
+            try await db.delete(from: "students").where("id", .equal, SQLBind(id)).run()
+        }
+    }
+
+    func replaceToken(studentID: String, tokenHash: String) async throws {
+        try await transaction(retry: true) { db in
+            try await Self.requireStudent(studentID, in: db)
+            try await db.update("students").set("token_hash", to: SQLBind(tokenHash)).where("id", .equal, SQLBind(studentID)).run()
+        }
+    }
+
     func startLab(studentID: String, labID: String, at: Date) async throws {
         try await transaction(retry: true) { db in
             try await Self.requireStudent(studentID, in: db)
