@@ -43,7 +43,9 @@ public actor EnvoyProcess {
                     "--drain-strategy", "immediate", "--log-level", "warning", "--component-log-level", "config:info",
                 ],
                 environment: ProcessInfo.processInfo.environment, workingDirectory: directory,
-                logFile: (directory as NSString).appendingPathComponent("envoy.log")),
+                logFile: (directory as NSString).appendingPathComponent("envoy.log"), dieWithParent: true,
+                // Every pod of the namespace depends on its Envoy: come back fast, whatever happened.
+                initialBackoff: .milliseconds(100), maxBackoff: .seconds(1)),
             logger: logger)
     }
 
@@ -65,7 +67,8 @@ public actor EnvoyProcess {
     public func apply(_ resources: EnvoyResources) async throws {
         if resources == lastGood { return }
         let next = version + 1
-        let rejectedBefore = try await rejectedCount()
+        // Envoy may be restarting; its counters then start again from zero.
+        let rejectedBefore = (try? await rejectedCount()) ?? 0
         let xds = (directory as NSString).appendingPathComponent("xds")
         for file in resources.orderedFiles(version: next) {
             try Self.atomicWrite(file.text, to: (xds as NSString).appendingPathComponent(file.name))
@@ -109,8 +112,9 @@ public actor EnvoyProcess {
         let deadline = ContinuousClock.now + timeout
         let expected = String(version)
         var delay = Duration.milliseconds(1)
+        // A restarting Envoy reads the files written here when it comes back (within its ≤ 1 s
+        // back-off), so keep asking until the deadline rather than giving up while it is down.
         while true {
-            if let pid = process.pid, kill(pid, 0) != 0 { break }
             if let stats = try? await stats("version_text$") {
                 let lookup = Dictionary(stats, uniquingKeysWith: { $1 })
                 let core = ["listener_manager.lds.version_text", "cluster_manager.cds.version_text"].allSatisfy { lookup[$0] == expected }

@@ -16,6 +16,10 @@ public actor LocalCluster {
         public var binDirectory: String
         public var envoyBinary: String
         public var ports: PortAllocator
+        /// The most objects one namespace may hold.
+        public var maxObjectsPerNamespace = 250
+        /// The most pods one Deployment may ask for (each is a real process on this machine).
+        public var maxReplicas = 5
 
         public init(stateDirectory: String, binDirectory: String, envoyBinary: String, ports: PortAllocator = PortAllocator()) {
             self.stateDirectory = stateDirectory
@@ -29,13 +33,24 @@ public actor LocalCluster {
         var envoy: EnvoyProcess?
         var pods: [String: PodRuntime] = [:]
         var pushing = false
-        var dirty = false
+        /// Pushes asked for, the highest one Envoy confirmed, and the highest one that failed.
+        var requested = 0
+        var confirmed = 0
+        var failedThrough = 0
+        var lastError: (any Error)?
     }
 
     public let configuration: Configuration
     let logger: Logger
     var store: ObjectStore
     var runtimes: [String: NamespaceRuntime] = [:]
+    /// Every change, for watches.
+    public nonisolated let hub = WatchHub()
+    /// Namespaces being changed, and who waits for each (changes to one namespace are serialised).
+    var held: Set<String> = []
+    var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
+    /// Recent events per namespace (Scheduled, Started, Killing, …), newest last.
+    var events: [String: [Value]] = [:]
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "meshdojo.cluster")) throws {
         self.configuration = configuration
@@ -45,6 +60,10 @@ public actor LocalCluster {
 
     /// Recreates every stored namespace (after a restart of the engine).
     public func restore() async throws {
+        // A runner that was killed leaves no children (they get SIGKILL with it); should any
+        // have survived (another kernel, an older runner), end them before their ports are reused.
+        let swept = SupervisedProcess.sweep(directory: configuration.stateDirectory)
+        if swept > 0 { logger.warning("ended processes a previous runner left behind", metadata: ["mesh.processes": "\(swept)"]) }
         for name in store.namespaces.keys.sorted() {
             try await startRuntime(name)
             try await reconcile(name)
@@ -53,6 +72,7 @@ public actor LocalCluster {
 
     /// Stops every process of every namespace.
     public func shutdown() async {
+        hub.finishAll()
         let all = runtimes.values.map { $0 }
         runtimes = [:]
         await withTaskGroup(of: Void.self) { group in
@@ -81,40 +101,129 @@ public actor LocalCluster {
 
     /// Creates a namespace and its Envoy; an existing one only gets the labels merged.
     public func createNamespace(_ name: String, labels: [String: String] = [:]) async throws {
-        guard KubeObject.isDNSLabelish(name), !name.contains(".") else {
-            throw LocalClusterError.invalid(["namespace name '\(name)' is not valid: use lower-case letters, digits and '-'"])
+        try await withLocks([name]) { try await self.createNamespaceLocked(name, labels: labels) }
+    }
+
+    @discardableResult
+    func createNamespaceLocked(_ name: String, labels: [String: String]) async throws -> Bool {
+        guard KubeObject.isDNSLabelish(name), !name.contains("."), name.count <= 63 else {
+            throw LocalClusterError.invalid(["namespace name '\(name)' is not valid: use at most 63 lower-case letters, digits and '-'"])
         }
         if store.namespaces[name] != nil {
-            try await label(name, set: labels)
-            return
+            try labelLocked(name, set: labels.mapValues { Optional($0) })
+            return false
         }
-        store.namespaces[name] = .init(labels: labels, objects: [], ports: [:])
+        let version = hub.nextVersion()
+        store.namespaces[name] = .init(
+            labels: labels, objects: [], ports: [:],
+            meta: ["uid": .string(UUID().uuidString.lowercased()), "creationTimestamp": .string(Self.timestamp()), "resourceVersion": .string(String(version))])
         try store.save(name)
-        try await startRuntime(name)
-        try await reconcile(name)
+        do {
+            try await startRuntime(name)
+            try await reconcile(name)
+        } catch {
+            await stopRuntime(name)
+            store.namespaces[name] = nil
+            try? store.save(name)
+            throw error
+        }
+        publishNamespace(name, .added, version: version)
+        return true
     }
 
     /// Sets (or, with a nil value, removes) namespace labels. Like Kubernetes, a changed
     /// `istio-injection` label affects only pods started afterwards.
     public func label(_ name: String, set labels: [String: String?]) async throws {
+        try await withLocks([name]) { try self.labelLocked(name, set: labels) }
+    }
+
+    func labelLocked(_ name: String, set labels: [String: String?]) throws {
         guard var namespace = store.namespaces[name] else { throw LocalClusterError.notFound("namespace \(name)") }
+        let before = namespace.labels
         for (key, value) in labels { namespace.labels[key] = value }
+        guard namespace.labels != before else { return }
+        let version = hub.nextVersion()
+        namespace.meta["resourceVersion"] = .string(String(version))
         store.namespaces[name] = namespace
         try store.save(name)
+        publishNamespace(name, .modified, version: version)
+    }
+
+    /// Replaces a namespace's labels and annotations (a PUT or PATCH of the Namespace object).
+    public func updateNamespace(_ name: String, labels: [String: String], annotations: [String: String], expectedVersion: String?) async throws {
+        try await withLocks([name]) {
+            guard var namespace = self.store.namespaces[name] else { throw LocalClusterError.notFound("namespace \(name)") }
+            if let expectedVersion, expectedVersion != namespace.meta["resourceVersion"]?.stringValue {
+                throw LocalClusterError.conflict("namespaces \"\(name)\": the object has been modified")
+            }
+            guard namespace.labels != labels || namespace.annotations != annotations else { return }
+            let version = self.hub.nextVersion()
+            namespace.labels = labels
+            namespace.annotations = annotations
+            namespace.meta["resourceVersion"] = .string(String(version))
+            self.store.namespaces[name] = namespace
+            try self.store.save(name)
+            self.publishNamespace(name, .modified, version: version)
+        }
     }
 
     public func deleteNamespace(_ name: String) async throws {
+        try await withLocks([name]) { try await self.deleteNamespaceLocked(name) }
+    }
+
+    func deleteNamespaceLocked(_ name: String) async throws {
         guard store.namespaces[name] != nil else { throw LocalClusterError.notFound("namespace \(name)") }
-        if let runtime = runtimes.removeValue(forKey: name) {
-            await withTaskGroup(of: Void.self) { group in
-                for pod in runtime.pods.values { group.addTask { await pod.process?.stop() } }
-                if let envoy = runtime.envoy { group.addTask { await envoy.stop() } }
-            }
-            runtime.pods.values.forEach(release)
-        }
+        let object = namespaceObject(name)
+        for pod in runtimes[name]?.pods.values.map({ $0 }) ?? [] { publishPod(pod, namespace: name, .deleted) }
+        await stopRuntime(name)
         for port in store.namespaces[name]!.ports.values { configuration.ports.release(port) }
         store.namespaces[name] = nil
+        events[name] = nil
         try store.save(name)
+        if let object { hub.publish(WatchEvent(type: .deleted, kind: "Namespace", namespace: nil, object: object, resourceVersion: hub.nextVersion())) }
+    }
+
+    func stopRuntime(_ name: String) async {
+        guard let runtime = runtimes.removeValue(forKey: name) else { return }
+        await withTaskGroup(of: Void.self) { group in
+            for pod in runtime.pods.values { group.addTask { await pod.process?.stop() } }
+            if let envoy = runtime.envoy { group.addTask { await envoy.stop() } }
+        }
+        runtime.pods.values.forEach(release)
+    }
+
+    func publishNamespace(_ name: String, _ type: WatchEvent.Kind, version: Int) {
+        guard let object = namespaceObject(name) else { return }
+        hub.publish(WatchEvent(type: type, kind: "Namespace", namespace: nil, object: object, resourceVersion: version))
+    }
+
+    // MARK: Serialising changes per namespace
+
+    /// Runs `body` holding the change locks of `namespaces` (taken in name order, so two
+    /// callers never wait for each other crosswise).
+    func withLocks<T: Sendable>(_ namespaces: [String], _ body: () async throws -> T) async throws -> T {
+        let names = Array(Set(namespaces)).sorted()
+        for name in names { await acquire(name) }
+        defer { for name in names { release(name) } }
+        return try await body()
+    }
+
+    func acquire(_ name: String) async {
+        if !held.contains(name) {
+            held.insert(name)
+            return
+        }
+        await withCheckedContinuation { continuation in waiting[name, default: []].append(continuation) }
+    }
+
+    func release(_ name: String) {
+        if var queue = waiting[name], !queue.isEmpty {
+            let next = queue.removeFirst()
+            waiting[name] = queue.isEmpty ? nil : queue
+            next.resume()
+        } else {
+            held.remove(name)
+        }
     }
 
     func startRuntime(_ name: String) async throws {
@@ -142,6 +251,10 @@ public actor LocalCluster {
         public var lines: [String]
         /// Analysis of the namespace after the change (warnings to show; nothing was refused).
         public var warnings: [Diagnostic]
+        /// Each object as stored (with uid, resourceVersion, generation and creationTimestamp).
+        public var stored: [KubeObject] = []
+        /// Whether each object was new.
+        public var created: [Bool] = []
     }
 
     /// Validates every object and applies them all, or none.
@@ -149,51 +262,141 @@ public actor LocalCluster {
     /// - Parameters:
     ///   - objects: the documents, Namespace objects included (they are created first).
     ///   - namespace: the namespace for objects that name none.
+    ///   - expectedVersions: `Kind/name` → the `resourceVersion` the caller based its change on
+    ///     (optimistic concurrency: another version is a conflict).
+    ///   - dryRun: validate and return what would be stored, changing nothing.
     /// - Throws: ``LocalClusterError/invalid(_:)`` with every validation error (nothing changed),
-    ///   or Envoy's rejection (the previous configuration is restored and keeps serving).
-    public func apply(_ objects: [KubeObject], namespace: String) async throws -> ApplyResult {
+    ///   ``LocalClusterError/conflict(_:)``, or Envoy's rejection (every touched namespace is put
+    ///   back as it was, namespaces this apply created are removed again, and the previous
+    ///   configuration keeps serving). Other namespaces are never touched.
+    public func apply(_ objects: [KubeObject], namespace: String, expectedVersions: [String: String] = [:], dryRun: Bool = false) async throws -> ApplyResult {
         var errors = objects.flatMap { Validation.validate($0) }.filter { $0.severity == .error }.map(\.description)
+        var seen: Set<String> = []
+        for object in objects {
+            let key = "\(object.metadata.namespace ?? namespace)/\(object.kind)/\(object.metadata.name)"
+            if !seen.insert(key).inserted {
+                errors.append("\(object.source.file) (document \(object.source.document)): \(object.reference): appears twice in one apply; keep one of them")
+            }
+        }
+        let targets = Set(objects.filter { $0.kind != "Namespace" }.map { $0.metadata.namespace ?? namespace })
+            .union(objects.filter { $0.kind == "Namespace" }.map(\.metadata.name))
+        guard errors.isEmpty else { throw LocalClusterError.invalid(errors) }
+        return try await withLocks(Array(targets)) {
+            try await self.applyLocked(objects, namespace: namespace, expectedVersions: expectedVersions, dryRun: dryRun)
+        }
+    }
+
+    func applyLocked(_ objects: [KubeObject], namespace: String, expectedVersions: [String: String], dryRun: Bool) async throws -> ApplyResult {
+        var errors: [String] = []
         for object in objects where object.kind != "Namespace" {
             let target = object.metadata.namespace ?? namespace
             if store.namespaces[target] == nil, !objects.contains(where: { $0.kind == "Namespace" && $0.metadata.name == target }) {
-                errors.append("\(object.source.file): \(object.reference): namespace \"\(target)\" not found (create it first: labctl create namespace \(target))")
+                errors.append("\(object.source.file): \(object.reference): namespace \"\(target)\" not found (create it first: kubectl create namespace \(target))")
+            }
+            let current = store.namespaces[target]?.objects.first { $0.kind == object.kind && $0.metadata.name == object.metadata.name }
+            if let expected = expectedVersions[object.reference], current?.body["metadata"]?["resourceVersion"]?.stringValue != expected {
+                throw LocalClusterError.conflict(object.reference)
+            }
+            if current == nil, (store.namespaces[target]?.objects.count ?? 0) >= configuration.maxObjectsPerNamespace {
+                errors.append("\(object.source.file): \(object.reference): namespace \"\(target)\" already holds \(configuration.maxObjectsPerNamespace) objects, the most one namespace may hold; delete some first")
             }
         }
+        errors += objects.flatMap(workloadProblems)
         guard errors.isEmpty else { throw LocalClusterError.invalid(errors) }
         var lines: [String] = []
-        for object in objects where object.kind == "Namespace" {
-            let existed = store.namespaces[object.metadata.name] != nil
-            try await createNamespace(object.metadata.name, labels: object.metadata.labels)
-            lines.append("namespace/\(object.metadata.name) \(existed ? "configured" : "created")")
+        var result = ApplyResult(lines: [], warnings: [])
+        if dryRun {
+            for object in objects where object.kind != "Namespace" {
+                let target = object.metadata.namespace ?? namespace
+                let current = store.namespaces[target]?.objects.first { $0.kind == object.kind && $0.metadata.name == object.metadata.name }
+                result.stored.append(stamp(object.withNamespace(target), over: current, version: hub.currentVersion + 1))
+                result.created.append(current == nil)
+            }
+            return result
         }
-        let previous = store.namespaces
-        var touched: [String] = []
+        var created: [String] = []
+        do {
+            for object in objects where object.kind == "Namespace" {
+                if try await createNamespaceLocked(object.metadata.name, labels: object.metadata.labels) { created.append(object.metadata.name) }
+                lines.append("namespace/\(object.metadata.name) \(created.contains(object.metadata.name) ? "created" : "configured")")
+            }
+        } catch {
+            for name in created { try? await deleteNamespaceLocked(name) }
+            throw error
+        }
+        var previous: [String: ObjectStore.Namespace] = [:]
+        var changes: [(WatchEvent.Kind, KubeObject)] = []
         for object in objects where object.kind != "Namespace" {
             let target = object.metadata.namespace ?? namespace
-            let stored = object.withNamespace(target)
+            if previous[target] == nil { previous[target] = store.namespaces[target]! }
             var space = store.namespaces[target]!
             let resource = "\(object.kind.lowercased()).\(Self.groupSuffix(object))\(object.metadata.name)"
             if let index = space.objects.firstIndex(where: { $0.kind == object.kind && $0.metadata.name == object.metadata.name }) {
-                let unchanged = space.objects[index].body == stored.body
+                let current = space.objects[index]
+                let unchanged = Self.sameContent(current.body, object.withNamespace(target).body)
+                let stored = unchanged ? current : stamp(object.withNamespace(target), over: current, version: hub.nextVersion())
                 space.objects[index] = stored
                 lines.append("\(resource) \(unchanged ? "unchanged" : "configured")")
+                result.stored.append(stored)
+                result.created.append(false)
+                if !unchanged { changes.append((.modified, stored)) }
             } else {
+                let stored = stamp(object.withNamespace(target), over: nil, version: hub.nextVersion())
                 space.objects.append(stored)
                 lines.append("\(resource) created")
+                result.stored.append(stored)
+                result.created.append(true)
+                changes.append((.added, stored))
             }
             store.namespaces[target] = space
-            if !touched.contains(target) { touched.append(target) }
         }
+        let touched = previous.keys.sorted()
         do {
             for target in touched { try await reconcile(target) }
         } catch {
-            store.namespaces = previous
-            for target in touched { try? await reconcile(target) }
+            // Only what this apply touched goes back; every other namespace keeps its changes.
+            for (target, space) in previous { store.namespaces[target] = space }
+            for target in touched {
+                do { try await reconcile(target) } catch {
+                    logger.error("restoring the previous configuration failed", metadata: ["mesh.namespace": "\(target)", "mesh.error": "\(error)"])
+                }
+            }
+            for name in created { try? await deleteNamespaceLocked(name) }
             throw error
         }
         for target in touched { try store.save(target) }
-        let warnings = touched.flatMap { analyze($0) }
-        return ApplyResult(lines: lines, warnings: warnings)
+        for (type, object) in changes { publish(object, type) }
+        result.lines = lines
+        result.warnings = touched.flatMap { analyze($0) }
+        return result
+    }
+
+    /// Environment variables a pod of the embedded engine may set: bookinfo's own settings.
+    /// Anything else (`LD_PRELOAD`, `PATH`, …) would reach a process on the runner's machine.
+    public static let allowedEnvironment: Set<String> = [
+        "SERVICES_DOMAIN", "DETAILS_HOSTNAME", "DETAILS_SERVICE_PORT", "REVIEWS_HOSTNAME", "REVIEWS_SERVICE_PORT",
+        "RATINGS_HOSTNAME", "RATINGS_SERVICE_PORT", "FLOOD_FACTOR", "PRODUCTPAGE_UI", "PRODUCTPAGE_SESSION_SECRET",
+        "ENABLE_EXTERNAL_BOOK_SERVICE", "DO_NOT_ENCRYPT", "SERVICE_VERSION", "ENABLE_RATINGS", "STAR_COLOR", "CLUSTER_NAME",
+        "DB_TYPE", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "DATABASE_URL", "LOG_LEVEL", "LOG_DIR",
+        "MONGO_DB_URL", "MYSQL_DB_HOST", "MYSQL_DB_PORT", "MYSQL_DB_USER", "MYSQL_DB_PASSWORD", "POSTGRES_DB", "POSTGRES_PASSWORD",
+        "POSTGRES_USER",
+    ]
+
+    /// What the embedded engine cannot run for a Deployment: too many replicas, or environment
+    /// variables outside ``allowedEnvironment``.
+    func workloadProblems(_ object: KubeObject) -> [String] {
+        guard object.kind == "Deployment", let deployment = WorkloadParser.deployment(object, namespace: object.metadata.namespace ?? "default").0 else { return [] }
+        var problems: [String] = []
+        let place = "\(object.source.file) (document \(object.source.document)): \(object.reference)"
+        if deployment.replicas > configuration.maxReplicas {
+            problems.append("\(place): spec.replicas: \(deployment.replicas) is more than this workshop runs (at most \(configuration.maxReplicas) pods per Deployment; each pod is a process on the runner's machine)")
+        }
+        for (index, container) in deployment.containers.enumerated() {
+            for (name, _) in container.env where !Self.allowedEnvironment.contains(name) {
+                problems.append("\(place): spec.template.spec.containers[\(index)].env: \(name) is not one of bookinfo's settings, so the embedded engine does not pass it to the process (allowed: SERVICE_VERSION, ENABLE_RATINGS, STAR_COLOR, DB_TYPE, … as bookinfo/README lists)")
+            }
+        }
+        return problems
     }
 
     static func groupSuffix(_ object: KubeObject) -> String {
@@ -201,24 +404,85 @@ public actor LocalCluster {
         return group.isEmpty ? "" : "\(group)/"
     }
 
-    /// Deletes one object by kind and name, all-or-nothing like ``apply(_:namespace:)``.
+    /// The object with the server's metadata: uid and creation time kept from `current`, a new
+    /// resourceVersion, and generation raised when the spec changed. Deployments and Services
+    /// keep no written status (the engine reports their status).
+    func stamp(_ object: KubeObject, over current: KubeObject?, version: Int) -> KubeObject {
+        var stored = object
+        var metadata = object.body["metadata"] ?? [:]
+        let old = current?.body["metadata"]
+        metadata["uid"] = old?["uid"] ?? .string(UUID().uuidString.lowercased())
+        metadata["creationTimestamp"] = old?["creationTimestamp"] ?? .string(Self.timestamp())
+        metadata["resourceVersion"] = .string(String(version))
+        var generation = 1
+        if let old, case .int(let number) = old["generation"] ?? .null {
+            generation = (current?.body["spec"] ?? .null) == (object.body["spec"] ?? .null) ? number : number + 1
+        }
+        metadata["generation"] = .int(generation)
+        metadata["selfLink"] = nil
+        metadata["deletionTimestamp"] = nil
+        stored.body["metadata"] = metadata
+        if ["Deployment", "Service", "Pod", "ReplicaSet"].contains(object.kind) { stored.body["status"] = nil }
+        return stored
+    }
+
+    /// Whether two bodies differ only in server-set metadata.
+    static func sameContent(_ a: Value, _ b: Value) -> Bool {
+        func strip(_ value: Value) -> Value {
+            var copy = value
+            var metadata = copy["metadata"] ?? [:]
+            for key in ["uid", "creationTimestamp", "resourceVersion", "generation", "selfLink"] { metadata[key] = nil }
+            copy["metadata"] = metadata
+            copy["status"] = nil
+            return copy
+        }
+        return strip(a) == strip(b)
+    }
+
+    static func timestamp(_ date: Date = Date()) -> String {
+        ISO8601DateFormatter().string(from: date)
+    }
+
+    func publish(_ object: KubeObject, _ type: WatchEvent.Kind) {
+        let version = Int(object.body["metadata"]?["resourceVersion"]?.stringValue ?? "") ?? hub.nextVersion()
+        hub.publish(WatchEvent(type: type, kind: object.kind, namespace: object.metadata.namespace, object: view(object), resourceVersion: version))
+    }
+
+    /// Deletes one object by kind and name, all-or-nothing like ``apply(_:namespace:expectedVersions:dryRun:)``.
     /// - Throws: ``LocalClusterError/notFound(_:)`` when there is no such object.
     public func delete(kind: String, name: String, namespace: String) async throws {
-        guard var space = store.namespaces[namespace] else { throw LocalClusterError.notFound("namespace \(namespace)") }
-        guard let index = space.objects.firstIndex(where: { $0.kind.lowercased() == kind.lowercased() && $0.metadata.name == name }) else {
-            throw LocalClusterError.notFound("\(kind.lowercased()) \"\(name)\"")
+        try await delete([(kind, name)], namespace: namespace)
+    }
+
+    /// Deletes several objects of one namespace, all or none: when one is missing nothing is deleted.
+    /// - Throws: ``LocalClusterError/notFound(_:)`` naming every missing object.
+    public func delete(_ targets: [(kind: String, name: String)], namespace: String) async throws {
+        try await withLocks([namespace]) {
+            guard var space = self.store.namespaces[namespace] else { throw LocalClusterError.notFound("namespace \(namespace)") }
+            let missing = targets.filter { target in !space.objects.contains { $0.kind.lowercased() == target.kind.lowercased() && $0.metadata.name == target.name } }
+            guard missing.isEmpty else {
+                throw LocalClusterError.notFound(missing.map { "\($0.kind.lowercased()) \"\($0.name)\"" }.joined(separator: ", "))
+            }
+            let previous = space
+            var removed: [KubeObject] = []
+            for target in targets {
+                if let index = space.objects.firstIndex(where: { $0.kind.lowercased() == target.kind.lowercased() && $0.metadata.name == target.name }) {
+                    removed.append(space.objects.remove(at: index))
+                }
+            }
+            self.store.namespaces[namespace] = space
+            do {
+                try await self.reconcile(namespace)
+            } catch {
+                self.store.namespaces[namespace] = previous
+                do { try await self.reconcile(namespace) } catch {
+                    self.logger.error("restoring the previous configuration failed", metadata: ["mesh.namespace": "\(namespace)", "mesh.error": "\(error)"])
+                }
+                throw error
+            }
+            try self.store.save(namespace)
+            for object in removed { self.publish(object, .deleted) }
         }
-        space.objects.remove(at: index)
-        let previous = store.namespaces
-        store.namespaces[namespace] = space
-        do {
-            try await reconcile(namespace)
-        } catch {
-            store.namespaces = previous
-            try? await reconcile(namespace)
-            throw error
-        }
-        try store.save(namespace)
     }
 
     public func objects(kind: String, namespace: String) -> [KubeObject] {
@@ -251,25 +515,32 @@ public actor LocalCluster {
 
     /// Deletes a pod; its Deployment starts a replacement (with a sidecar if the namespace is now injected).
     public func deletePod(_ name: String, namespace: String) async throws {
-        guard let runtime = runtimes[namespace], let pod = runtime.pods.removeValue(forKey: name) else {
-            throw LocalClusterError.notFound("pod \"\(name)\"")
+        try await withLocks([namespace]) {
+            guard let runtime = self.runtimes[namespace], let pod = runtime.pods.removeValue(forKey: name) else {
+                throw LocalClusterError.notFound("pods \"\(name)\"")
+            }
+            pod.deletionRequested = Date()
+            self.record(pod, namespace: namespace, reason: "Killing", message: "Stopping container \(pod.container?.name ?? pod.deployment)")
+            try await self.reconcile(namespace)
+            await pod.process?.stop()
+            self.release(pod)
+            self.publishPod(pod, namespace: namespace, .deleted)
         }
-        try await pushConfig(namespace)
-        await pod.process?.stop()
-        release(pod)
-        try await reconcile(namespace)
     }
 
     /// Replaces every pod (as `kubectl rollout restart` would), so a changed injection label takes effect.
     public func restartPods(_ namespace: String) async throws {
-        guard let runtime = runtimes[namespace] else { throw LocalClusterError.notFound("namespace \(namespace)") }
-        let old = Array(runtime.pods.values)
-        runtime.pods = [:]
-        try await reconcile(namespace)
-        await withTaskGroup(of: Void.self) { group in
-            for pod in old { group.addTask { await pod.process?.stop() } }
+        try await withLocks([namespace]) {
+            guard let runtime = self.runtimes[namespace] else { throw LocalClusterError.notFound("namespace \(namespace)") }
+            let old = Array(runtime.pods.values)
+            runtime.pods = [:]
+            try await self.reconcile(namespace)
+            await withTaskGroup(of: Void.self) { group in
+                for pod in old { group.addTask { await pod.process?.stop() } }
+            }
+            old.forEach(self.release)
+            for pod in old { self.publishPod(pod, namespace: namespace, .deleted) }
         }
-        old.forEach(release)
     }
 
     /// Waits until every pod of the namespace is ready (bounded).
@@ -301,21 +572,37 @@ public actor LocalCluster {
         return EnvoyTranslator.translate(snapshot(namespace), topology: topology)
     }
 
-    /// Brings the namespace's Envoy up to date. Calls that arrive while a push is running are
-    /// folded into one more push after it, so a burst of pod readiness changes costs two pushes.
+    /// Brings the namespace's Envoy up to date and returns once Envoy confirmed a configuration
+    /// that includes everything known when the call was made. Calls that arrive while a push is
+    /// running are folded into one more push after it; each caller learns whether the push that
+    /// covered its own call was confirmed or rejected.
     func pushConfig(_ namespace: String) async throws {
         guard let runtime = runtimes[namespace], let envoy = runtime.envoy else { return }
+        runtime.requested += 1
+        let mine = runtime.requested
         if runtime.pushing {
-            runtime.dirty = true
-            while runtime.pushing { try await Task.sleep(for: .milliseconds(2)) }
-            return
+            while runtime.confirmed < mine, runtime.failedThrough < mine, runtimes[namespace] === runtime {
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            if runtime.confirmed >= mine { return }
+            throw runtime.lastError ?? LocalClusterError.notFound("namespace \(namespace)")
         }
         runtime.pushing = true
         defer { runtime.pushing = false }
-        repeat {
-            runtime.dirty = false
-            try await envoy.apply(resources(namespace))
-        } while runtime.dirty
+        var failure: (any Error)?
+        while runtime.confirmed < runtime.requested, runtimes[namespace] === runtime {
+            let target = runtime.requested
+            do {
+                try await envoy.apply(resources(namespace))
+                runtime.confirmed = target
+            } catch {
+                runtime.failedThrough = target
+                runtime.lastError = error
+                if failure == nil { failure = error }
+                if runtime.requested == target { break }
+            }
+        }
+        if let failure { throw failure }
     }
 
     /// Brings pods in line with the Deployments, then Envoy in line with everything.
@@ -329,17 +616,23 @@ public actor LocalCluster {
             let current = runtime.pods.values.filter { $0.deployment == deployment.name && $0.templateHash == hash }
             stale += runtime.pods.values.filter { $0.deployment == deployment.name && $0.templateHash != hash }
             if current.count > deployment.replicas {
-                stale += current.sorted { $0.createdAt < $1.createdAt }.dropFirst(deployment.replicas)
+                stale += current.sorted { $0.createdAt < $1.createdAt }.dropFirst(max(deployment.replicas, 0))
             }
             for _ in 0..<max(0, deployment.replicas - current.count) { wanted.append((deployment, hash)) }
         }
         let deploymentNames = Set(snapshot.deployments.map(\.name))
         stale += runtime.pods.values.filter { !deploymentNames.contains($0.deployment) }
-        for pod in stale { runtime.pods[pod.name] = nil }
+        for pod in stale {
+            runtime.pods[pod.name] = nil
+            pod.deletionRequested = Date()
+            record(pod, namespace: namespace, reason: "Killing", message: "Stopping container \(pod.container?.name ?? pod.deployment)")
+        }
         for (deployment, hash) in wanted {
             let pod = try makePod(deployment, hash: hash, namespace: namespace, injected: space.labels["istio-injection"] == "enabled")
             runtime.pods[pod.name] = pod
+            recordStart(pod, namespace: namespace)
             try pod.process?.start()
+            publishPod(pod, namespace: namespace, .added)
             watchReadiness(pod, namespace: namespace)
         }
         try await pushConfig(namespace)
@@ -347,6 +640,7 @@ public actor LocalCluster {
             for pod in stale { group.addTask { await pod.process?.stop() } }
         }
         stale.forEach(release)
+        for pod in stale { publishPod(pod, namespace: namespace, .deleted) }
     }
 
     static func templateHash(_ deployment: DeploymentSpec) -> String {
@@ -375,7 +669,8 @@ public actor LocalCluster {
         guard let (executable, baked) = ImageCatalog.resolve(container.image) else {
             return PodRuntime(
                 name: name, deployment: deployment.name, templateHash: hash, labels: deployment.podLabels, image: container.image,
-                appPort: appPort, sidecar: sidecar, process: nil, failure: "ErrImageNotLocal")
+                appPort: appPort, sidecar: sidecar, process: nil, failure: "ErrImageNotLocal", container: container,
+                serviceAccount: deployment.serviceAccountName)
         }
         let proxyPort = sidecar?.outboundPort ?? store.namespaces[namespace]?.ports["kube-proxy"] ?? 0
         var environment = baked
@@ -386,15 +681,17 @@ public actor LocalCluster {
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         let podsDirectory = (configuration.stateDirectory as NSString).appendingPathComponent("pods/\(namespace)")
         try FileManager.default.createDirectory(atPath: podsDirectory, withIntermediateDirectories: true)
+        let logFile = (podsDirectory as NSString).appendingPathComponent("\(name).log")
         let process = SupervisedProcess(
             spec: .init(
                 executable: (configuration.binDirectory as NSString).appendingPathComponent(executable),
                 arguments: [String(appPort)], environment: environment, workingDirectory: podsDirectory,
-                logFile: (podsDirectory as NSString).appendingPathComponent("\(deployment.name).log")),
+                logFile: logFile, dieWithParent: true),
             logger: logger)
         return PodRuntime(
             name: name, deployment: deployment.name, templateHash: hash, labels: deployment.podLabels, image: container.image,
-            appPort: appPort, sidecar: sidecar, process: process, failure: nil)
+            appPort: appPort, sidecar: sidecar, process: process, failure: nil, container: container,
+            serviceAccount: deployment.serviceAccountName, logFile: logFile)
     }
 
     /// Marks the pod ready once its port answers, and not ready while it is down; each change
@@ -419,6 +716,8 @@ public actor LocalCluster {
 
     func setReady(_ pod: PodRuntime, _ ready: Bool, namespace: String) async {
         pod.ready = ready
+        publishPod(pod, namespace: namespace, .modified)
+        publishDeployment(pod.deployment, namespace: namespace)
         do { try await pushConfig(namespace) } catch {
             logger.error("endpoint update failed", metadata: ["mesh.namespace": "\(namespace)", "mesh.error": "\(error)"])
         }

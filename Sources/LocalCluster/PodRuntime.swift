@@ -12,17 +12,29 @@ final class PodRuntime: @unchecked Sendable {
     let appPort: Int
     let sidecar: SidecarPorts?
     let createdAt = Date()
+    let uid = UUID().uuidString.lowercased()
+    /// The Deployment's first container (its name and port, for the Pod object).
+    let container: DeploymentSpec.Container?
+    let serviceAccount: String?
+    let logFile: String?
     let process: SupervisedProcess?
     /// Why the pod cannot run (unknown image), shown as its status.
     let failure: String?
     // Mutated only on the cluster actor.
     var ready = false
     var exitReason: String?
+    var resourceVersion = 0
+    /// When the pod was asked to stop (shown as Terminating).
+    var deletionRequested: Date?
 
     init(
         name: String, deployment: String, templateHash: String, labels: [String: String], image: String, appPort: Int,
-        sidecar: SidecarPorts?, process: SupervisedProcess?, failure: String?
+        sidecar: SidecarPorts?, process: SupervisedProcess?, failure: String?, container: DeploymentSpec.Container? = nil,
+        serviceAccount: String? = nil, logFile: String? = nil
     ) {
+        self.container = container
+        self.serviceAccount = serviceAccount
+        self.logFile = logFile
         self.name = name
         self.deployment = deployment
         self.templateHash = templateHash

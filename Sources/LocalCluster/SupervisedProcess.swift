@@ -12,14 +12,30 @@ public final class SupervisedProcess: Sendable {
         public var workingDirectory: String?
         /// Standard output and error are appended here.
         public var logFile: String
+        /// The child gets SIGKILL when the runner dies, even by `kill -9` (Linux `PR_SET_PDEATHSIG`,
+        /// through util-linux's `setpriv`), and its pid is kept in `<logFile>.pid` for the
+        /// start-up sweep of a runner that restarts.
+        public var dieWithParent: Bool
+        /// The longest wait before a restart.
+        public var maxBackoff: Duration
+        /// The first wait before a restart.
+        public var initialBackoff: Duration
 
-        public init(executable: String, arguments: [String], environment: [String: String], workingDirectory: String? = nil, logFile: String) {
+        public init(
+            executable: String, arguments: [String], environment: [String: String], workingDirectory: String? = nil, logFile: String,
+            dieWithParent: Bool = false, initialBackoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(30)
+        ) {
             self.executable = executable
             self.arguments = arguments
             self.environment = environment
             self.workingDirectory = workingDirectory
             self.logFile = logFile
+            self.dieWithParent = dieWithParent
+            self.initialBackoff = initialBackoff
+            self.maxBackoff = maxBackoff
         }
+
+        static let setpriv = "/usr/bin/setpriv"
     }
 
     /// What the supervisor reports to its owner.
@@ -44,6 +60,7 @@ public final class SupervisedProcess: Sendable {
     /// - Parameter onEvent: called on every start and exit (from a background thread).
     public init(spec: Spec, logger: Logger, onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
         self.spec = spec
+        state.withLock { $0.backoff = spec.initialBackoff }
         self.logger = logger
         self.onEvent = onEvent
     }
@@ -57,8 +74,13 @@ public final class SupervisedProcess: Sendable {
     /// Starts the process (and keeps it running).
     public func start() throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: spec.executable)
-        process.arguments = spec.arguments
+        if spec.dieWithParent, FileManager.default.isExecutableFile(atPath: Spec.setpriv) {
+            process.executableURL = URL(fileURLWithPath: Spec.setpriv)
+            process.arguments = ["--pdeathsig", "KILL", "--", spec.executable] + spec.arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: spec.executable)
+            process.arguments = spec.arguments
+        }
         process.environment = spec.environment
         if let directory = spec.workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         if !FileManager.default.fileExists(atPath: spec.logFile) {
@@ -81,15 +103,18 @@ public final class SupervisedProcess: Sendable {
         }
         if stopping { return }
         try process.run()
+        if spec.dieWithParent {
+            FileManager.default.createFile(atPath: spec.logFile + ".pid", contents: Data("\(process.processIdentifier)\n".utf8))
+        }
         onEvent(.started(pid: process.processIdentifier))
     }
 
     func exited(_ finished: Process) {
         let delay: Duration? = state.withLock { state in
             guard !state.stopping, state.process === finished else { return nil }
-            if ContinuousClock.now - state.startedAt > .seconds(60) { state.backoff = .seconds(1) }
+            if ContinuousClock.now - state.startedAt > .seconds(60) { state.backoff = spec.initialBackoff }
             let delay = state.backoff
-            state.backoff = min(state.backoff * 2, .seconds(30))
+            state.backoff = min(state.backoff * 2, spec.maxBackoff)
             state.restarts += 1
             return delay
         }
@@ -120,6 +145,28 @@ public final class SupervisedProcess: Sendable {
         }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+        if spec.dieWithParent { try? FileManager.default.removeItem(atPath: spec.logFile + ".pid") }
+    }
+
+    /// Kills what a previous runner left behind under `directory` (every `*.pid` file it wrote),
+    /// when the process is still the one it started (its command line names the same program).
+    /// - Returns: how many processes were killed.
+    @discardableResult
+    public static func sweep(directory: String) -> Int {
+        var killed = 0
+        guard let walker = FileManager.default.enumerator(atPath: directory) else { return 0 }
+        while let relative = walker.nextObject() as? String {
+            guard relative.hasSuffix(".log.pid") else { continue }
+            let path = (directory as NSString).appendingPathComponent(relative)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1 else { continue }
+            // Only a process still working in the folder this runner started it in (pids are reused).
+            let cwd = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) ?? ""
+            let logFolder = URL(fileURLWithPath: (path as NSString).deletingLastPathComponent).resolvingSymlinksInPath().path
+            guard !cwd.isEmpty, URL(fileURLWithPath: cwd).resolvingSymlinksInPath().path == logFolder else { continue }
+            if kill(pid, SIGKILL) == 0 { killed += 1 }
+        }
+        return killed
     }
 
     /// Kills the current process without stopping supervision (it is restarted), as a crash would.
