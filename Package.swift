@@ -31,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         // MARK: Bookinfo
@@ -77,6 +80,36 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // MARK: Kubernetes
+        // The Kubernetes API the lab-runner serves (discovery, OpenAPI, tables, patches, watch,
+        // Status errors) over any backend.
+        .target(
+            name: "KubeAPI",
+            dependencies: [
+                "MeshModel",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A small client of a real Kubernetes API server and per-student provisioning.
+        .target(
+            name: "KubernetesBackend",
+            dependencies: [
+                "MeshModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Labs
         .target(
             name: "Grading",
@@ -102,13 +135,19 @@ let package = Package(
         .target(
             name: "LabRunner",
             dependencies: [
-                "MeshModel", "LocalCluster", "BookinfoKit", "Grading", "Labs", "LabStore",
+                "MeshModel", "LocalCluster", "BookinfoKit", "Grading", "Labs", "LabStore", "KubeAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "lab-runner", dependencies: ["LabRunner"], path: "Sources/Executables/lab-runner", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "lab-runner",
+            dependencies: ["LabRunner", "BookinfoKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Executables/lab-runner", swiftSettings: swiftSettings),
         .executableTarget(
             name: "labctl",
             dependencies: [
@@ -132,13 +171,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "LabsTests", dependencies: ["Labs", "Grading", "MeshModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "KubeAPITests", dependencies: ["KubeAPI", "MeshModel"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KubernetesBackendTests",
+            dependencies: [
+                "KubernetesBackend", "MeshModel", .product(name: "Yams", package: "Yams"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+            ],
+            resources: [.copy("Resources")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "LabStoreTests", dependencies: ["LabStore"], swiftSettings: swiftSettings),
         .testTarget(name: "MeshModelTests", dependencies: ["MeshModel"], swiftSettings: swiftSettings),
         .testTarget(name: "EnvoyConfigTests", dependencies: ["EnvoyConfig", "MeshModel"], resources: [.copy("Resources")], swiftSettings: swiftSettings),
         .testTarget(
             name: "LocalClusterTests",
             dependencies: [
-                "LocalCluster", "LabRunner", "MeshModel", "EnvoyConfig", "BookinfoKit", "Labs", "Grading", "LabStore",
+                "LocalCluster", "LabRunner", "MeshModel", "EnvoyConfig", "BookinfoKit", "Labs", "Grading", "LabStore", "KubeAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -4,7 +4,12 @@ import Hummingbird
 import LocalCluster
 import Labs
 import LabStore
+import KubeAPI
 import Logging
+import NIOSSL
+import HummingbirdTLS
+import ServiceLifecycle
+import Synchronization
 
 /// Starting the lab-runner: the engine, its stored namespaces, and the API on loopback.
 public enum LabRunnerApp {
@@ -25,9 +30,15 @@ public enum LabRunnerApp {
             self.home = home
         }
 
-        /// From `--port`, `--host`, `--state-dir`, `--bin-dir` and the environment
-        /// (`LAB_RUNNER_PORT`, `MESHDOJO_STATE`, `MESHDOJO_ENVOY`).
-        public static func parse(_ arguments: [String], environment: [String: String]) -> Options {
+        /// Port of the Kubernetes API over TLS (0: any free port).
+        public var kubePort = 8443
+        /// Istio's CRD file (schemas and printer columns); nil: `<home>/../shared/istio-crds/networking.yaml` when present.
+        public var istioCRDs: String?
+
+        /// The defaults, from the environment (`LAB_RUNNER_PORT`, `LAB_RUNNER_KUBE_PORT`,
+        /// `MESHDOJO_STATE`, `MESHDOJO_HOME`, `MESHDOJO_STORE_URL`, `MESHDOJO_ENVOY`,
+        /// `MESHDOJO_ISTIO_CRDS`) and where the executable is.
+        public static func defaults(arguments: [String], environment: [String: String]) -> Options {
             let executable = URL(fileURLWithPath: arguments.first ?? "lab-runner").resolvingSymlinksInPath()
             var options = Options(
                 stateDirectory: environment["MESHDOJO_STATE"] ?? FileManager.default.currentDirectoryPath + "/.state",
@@ -35,29 +46,20 @@ public enum LabRunnerApp {
             options.home = environment["MESHDOJO_HOME"] ?? FileManager.default.currentDirectoryPath
             options.storeURL = environment["MESHDOJO_STORE_URL"]
             options.port = environment["LAB_RUNNER_PORT"].flatMap { Int($0) } ?? options.port
-            var index = 1
-            while index < arguments.count {
-                let value = index + 1 < arguments.count ? arguments[index + 1] : ""
-                switch arguments[index] {
-                case "--port": options.port = Int(value) ?? options.port
-                case "--host": options.host = value
-                case "--state-dir": options.stateDirectory = value
-                case "--bin-dir": options.binDirectory = value
-                case "--store-url": options.storeURL = value
-                case "--home": options.home = value
-                default: break
-                }
-                index += 2
-            }
+            options.kubePort = environment["LAB_RUNNER_KUBE_PORT"].flatMap { Int($0) } ?? options.kubePort
             options.envoyBinary = environment["MESHDOJO_ENVOY"]
+            options.istioCRDs = environment["MESHDOJO_ISTIO_CRDS"]
             return options
         }
     }
 
     /// Runs until SIGTERM/SIGINT or `POST /apis/meshdojo.dev/v1/shutdown`, then stops every process.
     public static func run(_ options: Options) async throws {
-        var logger = Logger(label: "lab-runner")
-        logger.logLevel = .info
+        let logger = {
+            var logger = Logger(label: "lab-runner")
+            logger.logLevel = .info
+            return logger
+        }()
         let envoy = try options.envoyBinary ?? EnvoyLocator.find()
         let cluster = try LocalCluster(
             configuration: .init(stateDirectory: options.stateDirectory, binDirectory: options.binDirectory, envoyBinary: envoy),
@@ -69,19 +71,50 @@ public enum LabRunnerApp {
             cluster: cluster, store: store, labs: labs, eventCode: try secret("event-code", options, length: 3),
             instructorToken: try secret("instructor-token", options, length: 32), logger: logger)
         try await workshop.adoptStudents()
+        let certificates = try ServingCertificates.loadOrCreate(directory: options.stateDirectory + "/tls", hosts: ["localhost", "127.0.0.1", "::1", options.host])
+        let crds = try loadCRDs(options, logger: logger)
+        let kubeAddress = BoundAddress()
+        let kube = KubeServer(cluster: cluster, workshop: workshop, crds: crds, address: kubeAddress)
         let metrics = MetricsRegistry()
         let resources = ResourceAPI(cluster: cluster, onShutdown: { kill(getpid(), SIGTERM) })
-        let api = WorkshopAPI(workshop: workshop, resources: resources)
+        let api = WorkshopAPI(workshop: workshop, resources: resources, kube: kube, kubeAddress: kubeAddress, caPEM: certificates.caPEM)
         let app = BookinfoServer.application(name: "lab-runner", handler: api, metrics: metrics, host: options.host, port: options.port)
+        let tls = try TLSConfiguration.makeServerConfiguration(
+            certificateChain: NIOSSLCertificate.fromPEMBytes(Array(certificates.certificatePEM.utf8)).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(certificates.keyPEM.utf8), format: .pem)))
+        let kubeApp = Application(
+            responder: InstrumentedResponder(handler: kube, metrics: metrics), server: try .tls(.http1(), tlsConfiguration: tls),
+            configuration: .init(address: .hostname(options.host, port: options.kubePort), serverName: nil, backlog: 256),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? options.kubePort
+                kubeAddress.set(host: options.host, port: port)
+                try? String(port).write(toFile: options.stateDirectory + "/kube-port", atomically: true, encoding: .utf8)
+                logger.info("Kubernetes API listening", metadata: ["lab.kube": "https://\(options.host):\(port)"])
+            },
+            logger: logger)
         logger.info("workshop ready", metadata: ["lab.labs": "\(labs.count)", "lab.state": "\(options.stateDirectory)"])
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: app), .init(service: kubeApp)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
-            try await app.runService()
+            try await group.run()
         } catch {
             await cluster.shutdown()
+            await store.close()
             throw error
         }
         await cluster.shutdown()
         await store.close()
+    }
+
+    /// Istio's CRDs from `--istio-crds`, else from `<home>/../shared/istio-crds/networking.yaml`
+    /// when that exists; without them the Istio kinds are served with open schemas.
+    static func loadCRDs(_ options: Options, logger: Logger) throws -> CRDCatalog {
+        let fallback = URL(fileURLWithPath: options.home).deletingLastPathComponent().appendingPathComponent("shared/istio-crds/networking.yaml").path
+        guard let path = options.istioCRDs ?? (FileManager.default.fileExists(atPath: fallback) ? fallback : nil) else {
+            logger.notice("no Istio CRD file: kubectl explain shows short descriptions of the Istio kinds (give --istio-crds PATH)")
+            return .empty
+        }
+        return try CRDCatalog.load(path: path)
     }
 
     /// A secret kept in the state folder (mode 0600), created on first start; the environment
@@ -97,5 +130,21 @@ public enum LabRunnerApp {
         let value = String(Tokens.generate().prefix(length * 2))
         FileManager.default.createFile(atPath: path, contents: Data(value.utf8), attributes: [.posixPermissions: 0o600])
         return value
+    }
+}
+
+/// Where the Kubernetes API listens, known once its server is running (port 0 picks one).
+public final class BoundAddress: Sendable {
+    let value = Mutex<(host: String, port: Int)?>(nil)
+
+    public init() {}
+
+    func set(host: String, port: Int) {
+        value.withLock { $0 = (host, port) }
+    }
+
+    /// `127.0.0.1:8443`.
+    public var hostPort: String? {
+        value.withLock { address in address.map { $0.host.contains(":") ? "[\($0.host)]:\($0.port)" : "\($0.host):\($0.port)" } }
     }
 }

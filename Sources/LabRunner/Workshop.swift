@@ -64,6 +64,23 @@ public actor Workshop {
         return Registration(student: student, token: token)
     }
 
+    /// Removes a student: their token stops working at once, then their namespace goes.
+    public func removeStudent(name: String) async throws {
+        guard let student = try await store.student(name: name) else { throw WorkshopError.notFound("student \(name)") }
+        try await store.removeStudent(id: student.id)
+        if await cluster.namespace(student.namespace) != nil { try await cluster.deleteNamespace(student.namespace) }
+    }
+
+    /// Gives a student a new token; the old one stops working.
+    public func rotateToken(name: String) async throws -> Registration {
+        guard let student = try await store.student(name: name) else { throw WorkshopError.notFound("student \(name)") }
+        let token = Tokens.generate()
+        try await store.replaceToken(studentID: student.id, tokenHash: Tokens.hash(token))
+        var updated = student
+        updated.tokenHash = Tokens.hash(token)
+        return Registration(student: updated, token: token)
+    }
+
     static func namespaceName(for name: String) -> String {
         let lowered = name.lowercased().map { ("a"..."z").contains($0) || ("0"..."9").contains($0) ? $0 : "-" }
         let trimmed = String(lowered).trimmingCharacters(in: CharacterSet(charactersIn: "-"))

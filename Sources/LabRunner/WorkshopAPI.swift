@@ -1,5 +1,6 @@
 import BookinfoKit
 import Foundation
+import NIOFoundationCompat
 import Grading
 import Hummingbird
 import HTTPTypes
@@ -14,63 +15,57 @@ public struct WorkshopAPI: BookinfoHandler {
     let workshop: Workshop
     let resources: ResourceAPI
     let limiter: RateLimiter
+    /// Where the Kubernetes API listens and its CA, for kubeconfigs.
+    let kubeAddress: BoundAddress?
+    let caPEM: String
+    let kube: KubeServer?
 
     /// - Parameter limiter: per-token request rate for students (20/s, bursts of 60, by default).
-    public init(workshop: Workshop, resources: ResourceAPI, limiter: RateLimiter = RateLimiter()) {
+    public init(
+        workshop: Workshop, resources: ResourceAPI, kube: KubeServer?, limiter: RateLimiter = RateLimiter(), kubeAddress: BoundAddress? = nil,
+        caPEM: String = ""
+    ) {
+        self.kube = kube
         self.workshop = workshop
         self.resources = resources
         self.limiter = limiter
+        self.kubeAddress = kubeAddress
+        self.caPEM = caPEM
     }
 
     public func respond(to request: Request, context: BasicRequestContext) async throws -> Routed {
         let path = request.uri.path
         if path == "/healthz" { return Routed("/healthz", .text("ok", contentType: "text/plain")) }
         if path == "/" || path == "/dashboard" || path.hasPrefix("/dashboard/") { return Routed("/dashboard", Dashboard.response(path)) }
+        let segments = path.split(separator: "/").map(String.init)
+        // The Kubernetes API is the same here as over TLS (one implementation, one authorization).
+        if let kube, segments.first == "api" || segments.first == "version" || segments.first == "openapi"
+            || (segments.first == "apis" && segments.dropFirst().first != "meshdojo.dev")
+        {
+            return try await kube.respond(to: request, context: context)
+        }
         do {
             if path == "/apis/meshdojo.dev/v1/register", request.method == .post {
-                guard limiter.allow("register") else { return Routed("/register", ResourceAPI.status(429, "TooManyRequests", "too many registrations; try again in a moment")) }
                 return Routed("/register", try await register(request))
             }
             guard let token = Self.bearer(request), let caller = try await workshop.caller(token: token) else {
+                // Wrong tokens are limited in a bucket of their own, so guessing cannot lock anyone out.
+                guard limiter.allow("unauthorized") else { return Routed("limited", ResourceAPI.status(429, "TooManyRequests", "too many requests without a valid token; try again in a moment")) }
                 return Routed("unauthorized", ResourceAPI.status(401, "Unauthorized", "a valid token is needed: labctl login (students) or the instructor token"))
             }
             guard caller == .instructor || limiter.allow(token) else {
                 return Routed("limited", ResourceAPI.status(429, "TooManyRequests", "too many requests; slow down"))
             }
-            let segments = path.split(separator: "/").map(String.init)
-            if let index = segments.firstIndex(of: "namespaces"), index + 1 < segments.count, !caller.mayUse(namespace: segments[index + 1]) {
+            guard segments.starts(with: ["apis", "meshdojo.dev", "v1"]) else {
+                return Routed("not-found", ResourceAPI.status(404, "NotFound", "the server could not find the requested resource"))
+            }
+            let rest = Array(segments.dropFirst(3))
+            // `/apis/meshdojo.dev/v1/namespaces/{namespace}/…`: the namespace is at a fixed place.
+            if rest.first == "namespaces", rest.count >= 2, !caller.mayUse(namespace: rest[1]) {
                 return Routed("forbidden", ResourceAPI.status(403, "Forbidden", "you may only use your own namespace"))
             }
-            if segments.starts(with: ["apis", "meshdojo.dev", "v1"]) {
-                if let routed = try await workshopRoute(Array(segments.dropFirst(3)), request: request, caller: caller) { return routed }
-            }
-            if caller != .instructor {
-                if segments == ["api", "v1", "namespaces"], request.method != .get {
-                    return Routed("forbidden", ResourceAPI.status(403, "Forbidden", "only the instructor creates namespaces"))
-                }
-                if segments == ["api", "v1", "namespaces"], case .student(_, let namespace) = caller {
-                    let info = await workshop.cluster.namespace(namespace)
-                    let items = info.map { [ResourceAPI.namespaceObject($0)] } ?? []
-                    return Routed("/api/v1/namespaces", ResourceAPI.json(ResourceAPI.list("v1", "NamespaceList", items)))
-                }
-                if segments.count == 4, segments.starts(with: ["api", "v1", "namespaces"]), request.method == .delete {
-                    return Routed("forbidden", ResourceAPI.status(403, "Forbidden", "only the instructor deletes namespaces"))
-                }
-                if segments == ["apis", "meshdojo.dev", "v1", "shutdown"] {
-                    return Routed("forbidden", ResourceAPI.status(403, "Forbidden", "only the instructor stops the lab-runner"))
-                }
-            }
-            if case .student(_, let own) = caller, [.post, .put, .patch].contains(request.method) {
-                // A body could name another namespace (metadata.namespace) or be a Namespace:
-                // students may only write objects of their own namespace.
-                var request = request
-                let buffer = try await request.collectBody(upTo: ResourceAPI.maxBodyBytes)
-                if let problem = Self.foreignObject(in: String(buffer: buffer), namespace: own) {
-                    return Routed("forbidden", ResourceAPI.status(403, "Forbidden", problem))
-                }
-                return try await resources.respond(to: request, context: context)
-            }
-            return try await resources.respond(to: request, context: context)
+            if let routed = try await workshopRoute(rest, request: request, caller: caller) { return routed }
+            return try await resources.respond(rest, request: request, caller: caller)
         } catch let error as WorkshopError {
             return Routed("error", Self.workshopError(error))
         } catch let error as LocalClusterError {
@@ -80,24 +75,6 @@ public struct WorkshopAPI: BookinfoHandler {
         } catch let error as LabStoreError {
             return Routed("error", ResourceAPI.status(409, "Conflict", "\(error)"))
         }
-    }
-
-    /// Why a student's request body may not be applied: an object of another namespace, or a
-    /// Namespace itself (JSON, YAML, or labctl's `{"files": [...]}` envelope); nil when it may.
-    static func foreignObject(in text: String, namespace: String) -> String? {
-        guard var documents = try? ManifestLoader.documents(text, file: "request body") else { return nil }
-        if let files = documents.first?["files"]?.arrayValue {
-            documents = files.flatMap { (try? ManifestLoader.documents($0["text"]?.stringValue ?? "", file: "request body")) ?? [] }
-        }
-        for document in documents {
-            let kind = document["kind"]?.stringValue ?? ""
-            let name = document["metadata"]?["name"]?.stringValue ?? ""
-            if kind == "Namespace" { return "\(kind)/\(name): only the instructor creates or changes namespaces" }
-            if let other = document["metadata"]?["namespace"]?.stringValue, other != namespace {
-                return "\(kind)/\(name): metadata.namespace \"\(other)\" is not your namespace \"\(namespace)\""
-            }
-        }
-        return nil
     }
 
     static func bearer(_ request: Request) -> String? {
@@ -114,12 +91,21 @@ public struct WorkshopAPI: BookinfoHandler {
         }
     }
 
+    /// Self-registration with the event code. The body is read only up to 4 KiB and only as JSON
+    /// (no YAML aliases to expand), and wrong codes are limited in a bucket of their own, so a
+    /// flood of guesses neither costs memory nor locks a real student out.
     func register(_ request: Request) async throws -> Response {
-        let body = try await ResourceAPI.bodyValue(request)
-        guard let code = body["eventCode"]?.stringValue, Tokens.equal(code, await workshop.eventCode) else {
+        var request = request
+        let buffer = try await request.collectBody(upTo: 4096)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any] else {
+            return ResourceAPI.status(400, "BadRequest", "the body must be JSON: {\"name\": \"…\", \"eventCode\": \"…\"}")
+        }
+        guard let code = object["eventCode"] as? String, Tokens.equal(code, await workshop.eventCode) else {
+            guard limiter.allow("register-refused") else { return ResourceAPI.status(429, "TooManyRequests", "too many wrong event codes; try again in a moment") }
             return ResourceAPI.status(403, "Forbidden", "wrong event code: ask your instructor for it")
         }
-        guard let name = body["name"]?.stringValue else { return ResourceAPI.status(400, "BadRequest", "give your name") }
+        guard limiter.allow("register") else { return ResourceAPI.status(429, "TooManyRequests", "too many registrations; try again in a moment") }
+        guard let name = object["name"] as? String else { return ResourceAPI.status(400, "BadRequest", "give your name") }
         let registration = try await workshop.register(name: name)
         return ResourceAPI.json(Self.registrationValue(registration), status: .created)
     }
@@ -159,6 +145,22 @@ public struct WorkshopAPI: BookinfoHandler {
                 added.append(Self.registrationValue(try await workshop.register(name: name, namespace: namespace)))
             }
             return Routed("/students", ResourceAPI.json(["items": .array(added)], status: .created))
+        case ("students", .delete) where rest.count == 2:
+            guard caller == .instructor else { throw WorkshopError.forbidden("only the instructor removes students") }
+            try await workshop.removeStudent(name: rest[1])
+            return Routed("/students/:name", ResourceAPI.status(200, "Success", "student \(rest[1]) removed; their token no longer works"))
+        case ("students", .post) where rest.count == 3 && rest[2] == "token":
+            guard caller == .instructor else { throw WorkshopError.forbidden("only the instructor issues tokens") }
+            return Routed("/students/:name/token", ResourceAPI.json(Self.registrationValue(try await workshop.rotateToken(name: rest[1])), status: .created))
+        case ("cluster-info", .get):
+            // What a kubeconfig needs besides the caller's own token (which only the caller knows).
+            guard let address = kubeAddress?.hostPort else { throw WorkshopError.notFound("the Kubernetes API") }
+            var info: Value = [
+                "server": .string("https://\(address)"),
+                "certificateAuthorityData": .string(Data(caPEM.utf8).base64EncodedString()),
+            ]
+            if case .student(_, let namespace) = caller { info["namespace"] = .string(namespace) } else { info["namespace"] = "default" }
+            return Routed("/cluster-info", ResourceAPI.json(info))
         case ("grid", .get):
             guard caller == .instructor else { throw WorkshopError.forbidden("only the instructor sees the class grid") }
             return Routed("/grid", ResourceAPI.json(try await grid()))

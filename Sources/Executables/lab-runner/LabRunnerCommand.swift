@@ -1,12 +1,42 @@
+import ArgumentParser
 import BookinfoKit
 import Foundation
 import LabRunner
 
-let environment = BookinfoEnvironment()
-BookinfoServer.bootstrapLogging(environment)
-do {
-    try await LabRunnerApp.run(LabRunnerApp.Options.parse(CommandLine.arguments, environment: environment.values))
-} catch {
-    FileHandle.standardError.write(Data("lab-runner: \(error)\n".utf8))
-    exit(1)
+/// `lab-runner`: the workshop's server (plain-HTTP API and dashboard, and the Kubernetes API over TLS).
+@main
+struct LabRunnerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab-runner",
+        abstract: "Run the MeshDojo workshop: namespaces per student, labs, grading, the dashboard and a Kubernetes API for kubectl.")
+
+    @Option(help: "Address the plain-HTTP API and dashboard listen on.") var host = "127.0.0.1"
+    @Option(help: "Port of the plain-HTTP API and dashboard (env LAB_RUNNER_PORT).") var port: Int?
+    @Option(help: "Port of the Kubernetes API over TLS (env LAB_RUNNER_KUBE_PORT; 0 picks a free port).") var kubePort: Int?
+    @Option(help: "Folder for the runner's state (env MESHDOJO_STATE; default ./.state).") var stateDir: String?
+    @Option(help: "Folder with the bookinfo executables (default: beside lab-runner).") var binDir: String?
+    @Option(help: "PostgreSQL URL of the store (env MESHDOJO_STORE_URL; default SQLite in the state folder).") var storeURL: String?
+    @Option(help: "The project folder holding labs/ (env MESHDOJO_HOME; default the current folder).") var home: String?
+    @Option(help: "Istio's CRD file, for OpenAPI schemas and printer columns (env MESHDOJO_ISTIO_CRDS).") var istioCRDs: String?
+
+    func validate() throws {
+        for (name, value) in [("--port", port), ("--kube-port", kubePort)] {
+            if let value, !(0...65535).contains(value) { throw ValidationError("\(name) must be a port number (0-65535), not \(value)") }
+        }
+    }
+
+    func run() async throws {
+        let environment = BookinfoEnvironment()
+        BookinfoServer.bootstrapLogging(environment)
+        var options = LabRunnerApp.Options.defaults(arguments: CommandLine.arguments, environment: environment.values)
+        options.host = host
+        if let port { options.port = port }
+        if let kubePort { options.kubePort = kubePort }
+        if let stateDir { options.stateDirectory = stateDir }
+        if let binDir { options.binDirectory = binDir }
+        if let storeURL { options.storeURL = storeURL }
+        if let home { options.home = home }
+        if let istioCRDs { options.istioCRDs = istioCRDs }
+        try await LabRunnerApp.run(options)
+    }
 }

@@ -10,7 +10,7 @@ struct Labctl: AsyncParsableCommand {
         discussion: "Talks to the lab-runner at LAB_RUNNER_URL (default http://127.0.0.1:8080).",
         subcommands: [
             Up.self, Down.self, Login.self, LabGroup.self, Check.self, Solve.self, Reset.self, Apply.self, Delete.self, Get.self,
-            Label.self, Analyze.self, Create.self,
+            Label.self, Analyze.self, Create.self, Kubeconfig.self,
         ])
 }
 

@@ -1,0 +1,2 @@
+/// The Kubernetes API the lab-runner serves.
+public enum KubeAPI {}
