@@ -35,6 +35,13 @@ print(os.path.join(os.path.dirname(spec.origin), "_bin", "envoy"))
 PY
 }
 
+# ensure_kubectl — makes sure a kubectl is on PATH (the labs use it), installing Debian's
+# kubernetes-client where none is found.
+ensure_kubectl() {
+  command -v kubectl >/dev/null 2>&1 && return 0
+  apt_install kubernetes-client
+}
+
 # free_port — prints a TCP port that nothing listens on right now.
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
