@@ -231,8 +231,9 @@ public struct KubeClient: Sendable {
     func statusError(_ response: HTTPClientResponse, method: String, path: String) async throws -> KubeStatusError {
         let bytes = try await collect(response, method: method, path: path)
         let text = String(buffer: bytes)
-        return KubeStatusError(
-            status: Int(response.status.code), body: try? JSON.parse(bytes.readableBytesView), method: method, path: path, rawBody: text)
+        // A body that is not JSON (a proxy's error page) is kept as text: the code still tells.
+        let status = try? JSON.parse(bytes.readableBytesView)
+        return KubeStatusError(status: Int(response.status.code), body: status, method: method, path: path, rawBody: text)
     }
 
     /// Starts a request; the caller reads the body.
@@ -257,13 +258,17 @@ public struct KubeClient: Sendable {
         logger.debug("kubernetes request", metadata: ["method": "\(method.rawValue)", "url": "\(url)"])
         do {
             return try await http.execute(request, timeout: timeout, logger: logger)
-        } catch let error as HTTPClientError {
-            throw KubeClientError.transport(method: method.rawValue, url: url, message: "\(error)")
+        } catch let error as CancellationError {
+            throw error
         } catch let error as NIOSSLError {
-            throw KubeClientError.transport(method: method.rawValue, url: url, message: "TLS: \(error)")
-        } catch let error as IOError {
-            throw KubeClientError.transport(method: method.rawValue, url: url, message: "\(error)")
-        } catch let error as ChannelError {
+            let text = "\(error)"
+            let hint = text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("hostname")
+                ? " (the server's certificate is not signed by the certificate authority the configuration names, or is for another host)"
+                : ""
+            throw KubeClientError.transport(method: method.rawValue, url: url, message: "TLS: \(text)\(hint)")
+        } catch {
+            // Connection refused or reset, name resolution, TLS handshake, timeouts: all mean
+            // the API server could not be talked to.
             throw KubeClientError.transport(method: method.rawValue, url: url, message: "\(error)")
         }
     }
