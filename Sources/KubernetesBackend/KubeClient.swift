@@ -100,6 +100,11 @@ public struct KubeClient: Sendable {
         if resource.namespaced, object["metadata"]?["namespace"] == nil, let objectNamespace {
             body["metadata"]?["namespace"] = .string(objectNamespace)
         }
+        // Fields the server owns: an apply that carries them is refused (managedFields) or turns
+        // into a compare-and-swap on a stale version (resourceVersion).
+        for field in ["managedFields", "resourceVersion", "uid", "creationTimestamp", "generation"] {
+            body["metadata"]?[field] = nil
+        }
         let path = try self.path(resource, namespace: objectNamespace, name: name)
         return try await send(
             .PATCH, path, query: [("fieldManager", Self.fieldManager), ("force", "true")], body: Array(body.json.utf8),

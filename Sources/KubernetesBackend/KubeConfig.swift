@@ -74,6 +74,16 @@ public struct KubeConfig: Sendable {
             server: "https://\(hostPart):\(port)", namespace: namespace, certificateAuthorityPEM: ca, credentials: .tokenFile(tokenPath))
     }
 
+    /// What `lab-runner --backend kubernetes [--kubeconfig PATH] [--context NAME]` connects with:
+    /// the kubeconfig when one is given, else the pod's own service account.
+    public static func resolve(
+        kubeconfig path: String?, context: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(KubeClientError) -> KubeConfig {
+        if let path { return try load(kubeconfig: path, context: context) }
+        if context != nil { throw .configuration("--context needs --kubeconfig: in a pod the runner uses its service account") }
+        return try inCluster(environment: environment)
+    }
+
     // MARK: Kubeconfig files
 
     /// Reads a kubeconfig file and resolves a context (the current one unless `context` names another).

@@ -111,6 +111,8 @@ struct KubeConfigTests {
             try KubeConfig.inCluster(environment: [:], serviceAccountDirectory: directory)
         }
         #expect(outside.description.contains("not running in a Kubernetes pod"))
+        let noKubeconfig = try #require(throws: KubeClientError.self) { try KubeConfig.resolve(kubeconfig: nil, environment: [:]) }
+        #expect(noKubeconfig.description.contains("give a kubeconfig with --kubeconfig"))
     }
 
     static func pem(_ name: String) throws -> [UInt8] {
