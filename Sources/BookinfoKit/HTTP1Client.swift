@@ -2,13 +2,17 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
-/// A minimal HTTP/1.1 GET client on SwiftNIO: one new TCP connection per request, `Connection: close`.
+/// A minimal HTTP/1.1 GET client on SwiftNIO: by default one new TCP connection per request,
+/// `Connection: close`; with a ``HTTP1ConnectionPool`` (only ever for the sidecar proxy), kept-alive
+/// connections reused across requests.
 ///
-/// It does just what bookinfo's upstream calls need and nothing more (no pool, no redirects, no TLS),
-/// so a call costs little more than the socket system calls: the request is serialized once into a
-/// `ByteBuffer` by the calling task, and the event loop connects, writes it, collects the answer
-/// with NIO's HTTP/1 response decoder and closes the channel.
+/// It does just what bookinfo's upstream calls need and nothing more (no redirects, no TLS), so a
+/// call costs little more than the socket system calls: the request is serialized once into a
+/// `ByteBuffer` by the calling task, and the event loop connects (or takes an idle connection),
+/// writes it, collects the answer with NIO's HTTP/1 response decoder and closes the channel or
+/// gives it back to the pool.
 enum HTTP1Client {
     /// Where the TCP connection goes.
     enum ConnectTarget: Sendable {
@@ -110,16 +114,21 @@ enum HTTP1Client {
         return URLParts(host: String(host), port: port, authority: authority, target: target)
     }
 
-    /// The request bytes: request line, `Host`, the caller's headers, `Connection: close`.
+    /// The request bytes: request line, `Host`, the caller's headers, `Connection: close` (none
+    /// when `keepAlive`: HTTP/1.1 keeps the connection open by default).
     ///
     /// - Parameters:
     ///   - parts: the parsed URL.
     ///   - absoluteForm: true when sending to a proxy: the request target is the whole URL.
-    ///   - headers: header name/value pairs; a `connection` header among them is replaced by
-    ///     `Connection: close`, and a `host` header replaces the one taken from the URL.
+    ///   - headers: header name/value pairs; a `connection` header among them is dropped (replaced
+    ///     by `Connection: close` unless `keepAlive`), and a `host` header replaces the one taken
+    ///     from the URL.
+    ///   - keepAlive: the connection is to be reused for further requests.
     /// - Returns: the serialized head, or nil when a header holds CR, LF or NUL (or a name is empty
     ///   or has a colon or whitespace), which would let it inject lines into the request.
-    static func serializeRequest(_ parts: URLParts, absoluteForm: Bool, headers: [(String, String)]) -> ByteBuffer? {
+    static func serializeRequest(
+        _ parts: URLParts, absoluteForm: Bool, headers: [(String, String)], keepAlive: Bool = false
+    ) -> ByteBuffer? {
         var capacity = 64 + parts.authority.utf8.count * 2 + parts.target.utf8.count
         var hasHost = false
         for (name, value) in headers {
@@ -147,7 +156,7 @@ enum HTTP1Client {
             buffer.writeString(value)
             buffer.writeStaticString("\r\n")
         }
-        buffer.writeStaticString("Connection: close\r\n\r\n")
+        buffer.writeStaticString(keepAlive ? "\r\n" : "Connection: close\r\n\r\n")
         return buffer
     }
 
@@ -168,14 +177,29 @@ enum HTTP1Client {
         }
     }
 
-    /// Sends `request` (serialized by ``serializeRequest(_:absoluteForm:headers:)``) on a new
-    /// connection to `target` and waits for the whole answer, at most until `deadline`.
+    /// Sends `request` (serialized by ``serializeRequest(_:absoluteForm:headers:keepAlive:)``) on a
+    /// new connection to `target`, or on an idle one of `pool`, and waits for the whole answer, at
+    /// most until `deadline`. A pooled connection that the peer closed before answering (an idle
+    /// connection it timed out) is replaced by a new one for a second try.
     static func execute(
         request: ByteBuffer, to target: ConnectTarget, deadline: NIODeadline, maxBodyBytes: Int,
-        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
+        pool: HTTP1ConnectionPool? = nil
     ) async -> UpstreamResult {
+        if let pool, let channel = pool.take() {
+            let exchange = HTTP1Exchange(
+                eventLoop: channel.eventLoop, request: request, target: target, deadline: deadline,
+                maxBodyBytes: maxBodyBytes, pool: pool, reusing: channel)
+            let result = await run(exchange)
+            guard exchange.unansweredOnReusedConnection else { return result }
+        }
         let exchange = HTTP1Exchange(
-            eventLoop: eventLoop, request: request, target: target, deadline: deadline, maxBodyBytes: maxBodyBytes)
+            eventLoop: MultiThreadedEventLoopGroup.singleton.next(), request: request, target: target,
+            deadline: deadline, maxBodyBytes: maxBodyBytes, pool: pool, reusing: nil)
+        return await run(exchange)
+    }
+
+    private static func run(_ exchange: HTTP1Exchange) async -> UpstreamResult {
+        let eventLoop = exchange.eventLoop
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<UpstreamResult, Never>) in
                 eventLoop.execute { exchange.start(continuation) }
@@ -225,6 +249,15 @@ final class HTTP1Exchange: ChannelInboundHandler, RemovableChannelHandler, NIOSc
     private let target: HTTP1Client.ConnectTarget
     private let deadline: NIODeadline
     private let maxBodyBytes: Int
+    /// Where a kept-alive connection goes back after a complete answer; nil: close it.
+    private let pool: HTTP1ConnectionPool?
+    /// An idle connection of `pool` to send on instead of connecting.
+    private var reusing: (any Channel)?
+    /// Set when a reused connection ended before any byte of an answer: the request may be sent
+    /// again on a new connection. Read by the caller after the exchange finished.
+    private(set) var unansweredOnReusedConnection = false
+    private var answering = false
+    private var keepAlive = false
 
     private var continuation: UnsafeContinuation<UpstreamResult, Never>?
     private var result: UpstreamResult?
@@ -234,12 +267,17 @@ final class HTTP1Exchange: ChannelInboundHandler, RemovableChannelHandler, NIOSc
     private var status = 0
     private var body: ByteBuffer?
 
-    init(eventLoop: any EventLoop, request: ByteBuffer, target: HTTP1Client.ConnectTarget, deadline: NIODeadline, maxBodyBytes: Int) {
+    init(
+        eventLoop: any EventLoop, request: ByteBuffer, target: HTTP1Client.ConnectTarget, deadline: NIODeadline,
+        maxBodyBytes: Int, pool: HTTP1ConnectionPool? = nil, reusing: (any Channel)? = nil
+    ) {
         self.eventLoop = eventLoop
         self.request = request
         self.target = target
         self.deadline = deadline
         self.maxBodyBytes = maxBodyBytes
+        self.pool = pool
+        self.reusing = reusing
     }
 
     /// Arms the deadline and connects.
@@ -259,6 +297,18 @@ final class HTTP1Exchange: ChannelInboundHandler, RemovableChannelHandler, NIOSc
             timer = try eventLoop.scheduleCallback(at: deadline, handler: self)
         } catch {
             finish(.failure(.connection(String(describing: error))))
+            return
+        }
+        if let channel = reusing {
+            reusing = nil
+            channelWasReused = true
+            self.channel = channel
+            do {
+                try channel.pipeline.syncOperations.addHandler(self)  // writes the request in handlerAdded
+            } catch {
+                unansweredOnReusedConnection = true
+                finish(.failure(.connection(String(describing: error))))
+            }
             return
         }
         let bootstrap = ClientBootstrap(group: eventLoop)
@@ -302,8 +352,9 @@ final class HTTP1Exchange: ChannelInboundHandler, RemovableChannelHandler, NIOSc
         }
     }
 
-    /// Completes the exchange once: stops the timer, closes the connection, resumes the caller.
-    func finish(_ result: UpstreamResult) {
+    /// Completes the exchange once: stops the timer, closes the connection (or, after a complete
+    /// kept-alive answer, gives it back to the pool), resumes the caller.
+    func finish(_ result: UpstreamResult, reusable: Bool = false) {
         eventLoop.assertInEventLoop()
         guard self.result == nil else { return }
         self.result = result
@@ -311,7 +362,12 @@ final class HTTP1Exchange: ChannelInboundHandler, RemovableChannelHandler, NIOSc
         timer = nil
         if let channel {
             self.channel = nil
-            channel.close(promise: nil)
+            if reusable, let pool, let context {
+                context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+                pool.give(channel)
+            } else {
+                channel.close(promise: nil)
+            }
         }
         if let continuation {
             self.continuation = nil
@@ -331,12 +387,20 @@ final class HTTP1Exchange: ChannelInboundHandler, RemovableChannelHandler, NIOSc
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         guard result == nil, context.channel.isActive else {
-            if result == nil { finish(.failure(.connection("connection closed before the request was sent"))) }
+            if result == nil { failUnanswered("connection closed before the request was sent") }
             return
         }
         context.write(Self.wrapOutboundOut(.head(Self.placeholderHead)), promise: nil)
         context.writeAndFlush(Self.wrapOutboundOut(.body(.byteBuffer(request))), promise: nil)
     }
+
+    /// A failure on a reused connection before any part of an answer arrived.
+    private func failUnanswered(_ reason: String) {
+        if pool != nil, !answering, channelWasReused { unansweredOnReusedConnection = true }
+        finish(.failure(.connection(reason)))
+    }
+
+    private var channelWasReused = false
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
@@ -346,7 +410,9 @@ final class HTTP1Exchange: ChannelInboundHandler, RemovableChannelHandler, NIOSc
         guard result == nil else { return }
         switch Self.unwrapInboundIn(data) {
         case .head(let head):
+            answering = true
             status = Int(head.status.code)
+            keepAlive = head.isKeepAlive
         case .body(var part):
             if body == nil {
                 guard part.readableBytes <= maxBodyBytes else { return bodyTooLarge() }
@@ -356,7 +422,7 @@ final class HTTP1Exchange: ChannelInboundHandler, RemovableChannelHandler, NIOSc
                 body!.writeBuffer(&part)
             }
         case .end:
-            finish(.response(status: status, body: body ?? ByteBuffer()))
+            finish(.response(status: status, body: body ?? ByteBuffer()), reusable: pool != nil && keepAlive)
         }
     }
 
@@ -365,10 +431,49 @@ final class HTTP1Exchange: ChannelInboundHandler, RemovableChannelHandler, NIOSc
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        finish(.failure(.connection(String(describing: error))))
+        failUnanswered(String(describing: error))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        finish(.failure(.connection("the connection closed before the response was complete")))
+        failUnanswered("the connection closed before the response was complete")
     }
+}
+
+/// Idle kept-alive connections to the sidecar proxy, shared by every upstream call of the process.
+///
+/// With a sidecar, Envoy balances each request over the upstream's endpoints, so reusing the
+/// connection to it pins nothing; without one, calls open a connection each (kube-proxy balances
+/// per connection), and no pool is made. Connections go back only after a complete answer that
+/// keeps the connection alive; at most `maxIdle` wait, most recently used first.
+final class HTTP1ConnectionPool: Sendable {
+    private let idle = Mutex<[any Channel]>([])
+    let maxIdle: Int
+
+    init(maxIdle: Int = 256) {
+        self.maxIdle = maxIdle
+    }
+
+    /// The most recently returned connection that is still open, if any.
+    func take() -> (any Channel)? {
+        idle.withLock { channels in
+            while let channel = channels.popLast() {
+                if channel.isActive { return channel }
+            }
+            return nil
+        }
+    }
+
+    /// Keeps `channel` for a later call, or closes it when enough are waiting.
+    func give(_ channel: any Channel) {
+        let kept = idle.withLock { channels in
+            channels.removeAll { !$0.isActive }
+            guard channels.count < maxIdle else { return false }
+            channels.append(channel)
+            return true
+        }
+        if !kept { channel.close(promise: nil) }
+    }
+
+    /// How many connections wait, for tests.
+    var idleCount: Int { idle.withLock { $0.count } }
 }
