@@ -46,9 +46,20 @@ public struct KubeClient: Sendable {
     /// How long a request (other than a watch's stream) may take to get its answer.
     public var timeout: TimeAmount = .seconds(30)
 
-    /// - Parameter httpClient: the shared client unless given; TLS settings travel with each request.
+    /// The HTTP client every ``KubeClient`` shares unless given another: no redirects (a bearer
+    /// token must not follow one to another host), no decompression, and a read timeout longer than
+    /// a watch's `timeoutSeconds`, so a quiet watch is ended by the server, not cut by the client.
+    /// It lives as long as the process, as `HTTPClient.shared` does.
+    public static let sharedHTTPClient = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+        configuration: HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: HTTPClient.Configuration.Timeout(connect: .seconds(10), read: .seconds(420)),
+            decompression: .disabled))
+
+    /// - Parameter httpClient: ``sharedHTTPClient`` unless given; TLS settings travel with each request.
     /// - Throws: ``KubeClientError/configuration(_:)`` when the CA or client certificate cannot be used.
-    public init(config: KubeConfig, httpClient: HTTPClient = .shared, logger: Logger = Logger(label: "meshdojo.kubernetes")) throws(KubeClientError) {
+    public init(config: KubeConfig, httpClient: HTTPClient = KubeClient.sharedHTTPClient, logger: Logger = Logger(label: "meshdojo.kubernetes")) throws(KubeClientError) {
         self.config = config
         self.http = httpClient
         self.tls = try config.tlsConfiguration()
@@ -165,7 +176,7 @@ public struct KubeClient: Sendable {
         guard (200..<300).contains(Int(response.status.code)) else {
             throw try await statusError(response, method: "GET", path: path)
         }
-        return WatchStream(body: response.body, method: "GET", path: path)
+        return WatchStream(body: response.body, method: "GET", path: path, url: config.server + path)
     }
 
     /// List, then watch from the list's resourceVersion, as client-go's reflector does: watches

@@ -82,21 +82,34 @@ public struct WatchStream: AsyncSequence, Sendable {
     let body: HTTPClientResponse.Body
     let method: String
     let path: String
+    let url: String
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(body: body.makeAsyncIterator(), decoder: WatchEventDecoder(method: method, path: path))
+        Iterator(body: body.makeAsyncIterator(), decoder: WatchEventDecoder(method: method, path: path), method: method, url: url)
     }
 
     public struct Iterator: AsyncIteratorProtocol {
         var body: HTTPClientResponse.Body.AsyncIterator
         var decoder: WatchEventDecoder
+        let method: String
+        let url: String
         var pending: [WatchEvent] = []
         var ended = false
 
+        /// - Throws: ``KubeClientError/transport(method:url:message:)`` when the connection breaks
+        ///   or goes quiet past the client's read timeout.
         public mutating func next() async throws -> WatchEvent? {
             while pending.isEmpty {
                 if ended { return nil }
-                if let chunk = try await body.next() {
+                let chunk: ByteBuffer?
+                do {
+                    chunk = try await body.next()
+                } catch let error as CancellationError {
+                    throw error
+                } catch {
+                    throw KubeClientError.transport(method: method, url: url, message: "the watch broke off: \(error)")
+                }
+                if let chunk {
                     pending = try decoder.feed(chunk.readableBytesView)
                 } else {
                     ended = true
@@ -162,7 +175,16 @@ public struct ListWatch: AsyncSequence, Sendable {
                     }
                     continue
                 }
-                let event = try await current.next()
+                let event: WatchEvent?
+                do {
+                    event = try await current.next()
+                } catch KubeClientError.transport {
+                    // The connection broke or went quiet mid-watch: watch again from the last
+                    // version seen, after a pause (opening the watch again throws if the server is gone).
+                    stream = nil
+                    try await Task.sleep(for: .seconds(1))
+                    continue
+                }
                 stream = current
                 guard let event else {
                     // The server ended the watch (its timeout): watch again from where it got to,

@@ -230,6 +230,32 @@ struct ClientTests {
         }
     }
 
+    @Test("list+watch watches again from the last version seen when a watch breaks off mid-stream")
+    func rewatchAfterBreak() async throws {
+        try await withAPIServer({ request in
+            switch request.query["resourceVersion"] {
+            case nil: .json(#"{"metadata":{"resourceVersion":"1"},"items":[]}"#)
+            case "1":
+                Answer(chunks: [#"{"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"2"}}}"# + "\n", #"{"type":"MODI"#], breakOff: true)
+            default:
+                Answer(chunks: [#"{"type":"DELETED","object":{"metadata":{"name":"a","resourceVersion":"3"}}}"# + "\n"])
+            }
+        }) { port, log in
+            let client = try testClient(port)
+            var seen: [ListWatchEvent] = []
+            for try await event in client.listWatch(.pods, namespace: "student-ada") {
+                seen.append(event)
+                if seen.count == 3 { break }
+            }
+            #expect(seen == [
+                .synced(items: [], resourceVersion: "1"),
+                .added(["metadata": ["name": "a", "resourceVersion": "2"]]),
+                .deleted(["metadata": ["name": "a", "resourceVersion": "3"]]),
+            ])
+            #expect(log.all.map { $0.query["resourceVersion"] ?? "list" } == ["list", "1", "2"])
+        }
+    }
+
     @Test("a non-410 ERROR event ends list+watch with the server's Status")
     func otherWatchErrorsThrow() async throws {
         try await withAPIServer({ request in

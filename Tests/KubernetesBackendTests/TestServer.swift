@@ -21,6 +21,8 @@ struct Answer: Sendable {
     var contentType = "application/json"
     var chunks: [String]
     var pause: Duration = .milliseconds(20)
+    /// Break the connection off after the chunks, without ending the body.
+    var breakOff = false
 
     static func json(_ text: String, status: Int = 200) -> Answer { Answer(status: status, chunks: [text]) }
 }
@@ -62,6 +64,7 @@ func withAPIServer<T: Sendable>(
                     if index > 0 { try await Task.sleep(for: answer.pause) }
                     try await writer.write(ByteBuffer(string: chunk))
                 }
+                if answer.breakOff { throw CancellationError() }
                 try await writer.finish(nil)
             })
     }
