@@ -3,7 +3,7 @@ import MeshModel
 import NIOCore
 
 /// One event of a watch.
-public enum WatchEvent: Sendable, Equatable {
+public enum KubeWatchEvent: Sendable, Equatable {
     case added(Value)
     case modified(Value)
     case deleted(Value)
@@ -35,9 +35,9 @@ public struct WatchEventDecoder: Sendable {
     }
 
     /// The events completed by `bytes`.
-    public mutating func feed(_ bytes: some Sequence<UInt8>) throws(KubeClientError) -> [WatchEvent] {
+    public mutating func feed(_ bytes: some Sequence<UInt8>) throws(KubeClientError) -> [KubeWatchEvent] {
         buffer.append(contentsOf: bytes)
-        var events: [WatchEvent] = []
+        var events: [KubeWatchEvent] = []
         var start = 0
         while let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
             let line = buffer[start..<newline]
@@ -49,12 +49,12 @@ public struct WatchEventDecoder: Sendable {
     }
 
     /// The last event, when the stream ended without a newline after it.
-    public mutating func finish() throws(KubeClientError) -> [WatchEvent] {
+    public mutating func finish() throws(KubeClientError) -> [KubeWatchEvent] {
         defer { buffer = [] }
         return try decode(buffer[...]).map { [$0] } ?? []
     }
 
-    func decode(_ line: ArraySlice<UInt8>) throws(KubeClientError) -> WatchEvent? {
+    func decode(_ line: ArraySlice<UInt8>) throws(KubeClientError) -> KubeWatchEvent? {
         guard line.contains(where: { ![0x20, 0x09, 0x0D].contains($0) }) else { return nil }
         let event: Value
         do {
@@ -78,7 +78,7 @@ public struct WatchEventDecoder: Sendable {
 
 /// The events of one watch connection, ending when the server closes it.
 public struct WatchStream: AsyncSequence, Sendable {
-    public typealias Element = WatchEvent
+    public typealias Element = KubeWatchEvent
     let body: HTTPClientResponse.Body
     let method: String
     let path: String
@@ -93,12 +93,12 @@ public struct WatchStream: AsyncSequence, Sendable {
         var decoder: WatchEventDecoder
         let method: String
         let url: String
-        var pending: [WatchEvent] = []
+        var pending: [KubeWatchEvent] = []
         var ended = false
 
         /// - Throws: ``KubeClientError/transport(method:url:message:)`` when the connection breaks
         ///   or goes quiet past the client's read timeout.
-        public mutating func next() async throws -> WatchEvent? {
+        public mutating func next() async throws -> KubeWatchEvent? {
             while pending.isEmpty {
                 if ended { return nil }
                 let chunk: ByteBuffer?
@@ -175,7 +175,7 @@ public struct ListWatch: AsyncSequence, Sendable {
                     }
                     continue
                 }
-                let event: WatchEvent?
+                let event: KubeWatchEvent?
                 do {
                     event = try await current.next()
                 } catch KubeClientError.transport {

@@ -162,7 +162,7 @@ struct ClientTests {
         let pieces = chunks
         try await withAPIServer({ _ in Answer(chunks: pieces) }) { port, log in
             let client = try testClient(port)
-            var seen: [WatchEvent] = []
+            var seen: [KubeWatchEvent] = []
             for try await event in try await client.watch(.pods, namespace: "student-ada", resourceVersion: "10") {
                 seen.append(event)
             }
@@ -179,7 +179,7 @@ struct ClientTests {
 
         // The decoder alone, fed one byte at a time.
         var decoder = WatchEventDecoder()
-        var decoded: [WatchEvent] = []
+        var decoded: [KubeWatchEvent] = []
         for byte in text.utf8 { decoded += try decoder.feed([byte]) }
         #expect(decoded.count == 4)
         #expect(try decoder.finish().isEmpty)
