@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTLS
+import Logging
 import KubernetesBackend
 import Synchronization
 
@@ -72,7 +73,13 @@ func withAPIServer<T: Sendable>(
         responder: responder,
         server: try tls.map { try .tls(tlsConfiguration: $0) } ?? .http1(),
         configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-        onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
+        onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) },
+        // Quiet: stopping the server mid-watch is what the tests do, not an error to print.
+        logger: {
+            var logger = Logger(label: "test-api-server")
+            logger.logLevel = .critical
+            return logger
+        }())
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await app.run() }
         var iterator = ports.makeAsyncIterator()
