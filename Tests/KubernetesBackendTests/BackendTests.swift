@@ -47,6 +47,8 @@ final class FakeCluster: Sendable {
                 terminatingReads.withLock { $0[request.path] = remaining - 1 }
             }
             if let object = objects.withLock({ $0[request.path] }) { return .json(object.json) }
+            let last = String(request.path.split(separator: "/").last ?? "")
+            guard KubeResource.all.contains(where: { $0.plural == last }) else { return Self.notFound(request.path) }
             return .json(try list(request).json)
         default:
             return .json("{}", status: 405)
@@ -173,6 +175,33 @@ struct BackendTests {
             #expect(!timedOut, "an image that cannot be pulled ends the wait at once")
         }
         #expect(ContinuousClock.now - started < .seconds(2))
+    }
+
+    @Test("the student's kubeconfig names the API server students reach; namespaces not the workshop's are left alone")
+    func kubeconfigAndGuards() async throws {
+        let cluster = FakeCluster()
+        try await withAPIServer({ try cluster.handle($0) }) { port, log in
+            var configuration = Self.configuration()
+            configuration.studentAPIServer = "https://k8s.example.test:6443"
+            configuration.studentCertificateAuthorityPEM = Array("PUBLIC-CA".utf8)
+            let backend = KubernetesBackend(client: try testClient(port), configuration: configuration)
+            let config = try KubeConfig.parse(kubeconfig: try await backend.studentKubeconfig(namespace: "student-ada"))
+            #expect(config.server == "https://k8s.example.test:6443")
+            #expect(config.certificateAuthorityPEM == Array("PUBLIC-CA".utf8))
+            #expect(log.all.last?.path == "/api/v1/namespaces/student-ada/serviceaccounts/meshdojo-student/token")
+
+            let client = try testClient(port)
+            _ = try await client.apply(["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": "kube-system"]])
+            let refused = try await #require(throws: KubernetesBackendError.self) { try await backend.deleteStudent(namespace: "kube-system") }
+            #expect(refused.description.contains("is not a student namespace of workshop istio-101"))
+            #expect(!log.all.contains { $0.method == "DELETE" })
+            try await backend.deleteStudent(namespace: "student-gone")
+
+            var other = ada
+            other.workshop = "another"
+            let wrongWorkshop = try await #require(throws: KubernetesBackendError.self) { try await backend.provision(other) }
+            #expect(wrongWorkshop.description.contains("belongs to workshop another"))
+        }
     }
 
     @Test("readiness names quota refusals and crashes; pods still starting are waited for")
