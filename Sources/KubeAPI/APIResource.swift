@@ -68,6 +68,9 @@ public enum APIResources {
                     subresources: ["status"]),
         APIResource(group: "apps", versions: ["v1"], plural: "replicasets", kind: "ReplicaSet", shortNames: ["rs"], categories: ["all"],
                     verbs: APIResource.readVerbs),
+        // Istio 1.0.6's bookinfo.yaml still writes Deployments as extensions/v1beta1, which
+        // Kubernetes stopped serving in 1.16; served here so the 1.0.6 tutorial applies unchanged.
+        APIResource(group: "extensions", versions: ["v1beta1"], plural: "deployments", kind: "Deployment", subresources: ["status"]),
         APIResource(group: istioGroup, versions: istioVersions, plural: "gateways", kind: "Gateway", shortNames: ["gw"], categories: ["istio-io", "networking-istio-io"]),
         APIResource(group: istioGroup, versions: istioVersions, plural: "virtualservices", kind: "VirtualService", shortNames: ["vs"], categories: ["istio-io", "networking-istio-io"]),
         APIResource(group: istioGroup, versions: istioVersions, plural: "destinationrules", kind: "DestinationRule", shortNames: ["dr"], categories: ["istio-io", "networking-istio-io"]),

@@ -48,6 +48,7 @@ public struct OpenAPI: Sendable {
         switch group {
         case "": "io.k8s.api.core.v1.\(kind)"
         case "apps": "io.k8s.api.apps.v1.\(kind)"
+        case "extensions": "io.k8s.api.extensions.v1beta1.\(kind)"
         default: group.split(separator: ".").reversed().joined(separator: ".") + ".\(version).\(kind)"
         }
     }
@@ -60,7 +61,7 @@ public struct OpenAPI: Sendable {
         for resource in APIResources.all where resource.group == group && resource.versions.contains(version) {
             let gvk: Value = ["group": .string(group), "version": .string(version), "kind": .string(resource.kind)]
             var schema: Value
-            if group.isEmpty || group == "apps" {
+            if group.isEmpty || group == "apps" || group == "extensions" {
                 schema = BuiltinSchemas.schema(resource.kind)
             } else {
                 schema = crds.version(group: group, version: version, kind: resource.kind).schema

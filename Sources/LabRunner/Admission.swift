@@ -28,6 +28,9 @@ public enum Admission {
             switch info.verb {
             case .list, .watch: return  // filtered to their own namespace
             case .get where info.name == own: return
+            // `kubectl label namespace <own> istio-injection=enabled`, as the tutorial does; what
+            // the change may touch is checked on the object (``namespaceChange(old:new:caller:)``).
+            case .patch where info.name == own, .update where info.name == own: return
             default: throw forbidden(" at the cluster scope: only the instructor creates, changes or deletes namespaces")
             }
         }
@@ -37,6 +40,21 @@ public enum Admission {
         guard namespace == own else {
             throw forbidden(" in the namespace \"\(namespace)\": you may only use your own namespace \"\(own)\"")
         }
+    }
+
+    /// Labels a student may set on their own namespace.
+    static let studentNamespaceLabels: Set<String> = ["istio-injection"]
+
+    /// Why a student may not make this change to their own Namespace (only the
+    /// `istio-injection` label may change), or nil.
+    static func namespaceChange(old: [String: String], new: [String: String], caller: Caller) -> String? {
+        guard caller != .instructor else { return nil }
+        let changed = Set(old.keys).union(new.keys).filter { old[$0] != new[$0] }
+        let refused = changed.subtracting(studentNamespaceLabels)
+        guard refused.isEmpty else {
+            return "namespaces is forbidden: a student may only set the istio-injection label of their own namespace, not \(refused.sorted().joined(separator: ", "))"
+        }
+        return nil
     }
 
     /// Checks every object a write carries: its namespace is the request's (or unset) and the

@@ -33,6 +33,11 @@ extension KubeServer {
     static func body(_ request: Request) async throws -> Value {
         var request = request
         let buffer = try await request.collectBody(upTo: maxBodyBytes)
+        if contentType(request) == "application/vnd.kubernetes.protobuf" {
+            do { return try ProtobufEnvelope.decode(Array(buffer: buffer)) } catch {
+                throw StatusError.unsupportedMediaType("application/vnd.kubernetes.protobuf (\(error.description))")
+            }
+        }
         let text = String(buffer: buffer)
         let documents: [Value]
         do { documents = try ManifestLoader.documents(text, file: "request body") } catch {
@@ -117,7 +122,7 @@ extension KubeServer {
             case "application/merge-patch+json":
                 object = Patch.merge(old!, patch)
             case "application/strategic-merge-patch+json":
-                guard info.resource.group.isEmpty || info.resource.group == "apps" else {
+                guard ["", "apps", "extensions"].contains(info.resource.group) else {
                     throw StatusError.unsupportedMediaType("\(contentType) (strategic merge patch is for built-in kinds; use --type merge for \(info.resource.kind))")
                 }
                 do { object = try Patch.strategic(old!, patch, kind: info.resource.kind) } catch { throw StatusError.badRequest(error.description) }
@@ -173,7 +178,9 @@ extension KubeServer {
         guard group == resource.group else {
             throw StatusError.badRequest("the API version in the data (\(Self.text(object["apiVersion"]))) does not match the expected API version (\(resource.groupVersion(info.version)))")
         }
-        if resource.plural == "namespaces" { return try await writeNamespace(object, name: name, expectedVersion: expectedVersion, options: options, status: status) }
+        if resource.plural == "namespaces" {
+            return try await writeNamespace(object, name: name, expectedVersion: expectedVersion, options: options, status: status, caller: caller)
+        }
         guard let namespace = info.namespace else { throw StatusError.badRequest("a namespace is needed") }
         if let own = object["metadata"]?["namespace"]?.stringValue, !own.isEmpty, own != namespace {
             throw StatusError.badRequest("the namespace of the provided object (\(own)) does not match the namespace sent on the request (\(namespace))")
@@ -265,7 +272,9 @@ extension KubeServer {
         return remove(value, steps[...])
     }
 
-    func writeNamespace(_ object: Value, name: String, expectedVersion: String?, options: WriteOptions, status: HTTPResponse.Status) async throws -> Response {
+    func writeNamespace(
+        _ object: Value, name: String, expectedVersion: String?, options: WriteOptions, status: HTTPResponse.Status, caller: Caller
+    ) async throws -> Response {
         func strings(_ value: Value?) -> [String: String] {
             var out: [String: String] = [:]
             for (key, item) in value?.objectMembers ?? [] { out[key] = item.stringValue ?? item.json }
@@ -274,6 +283,15 @@ extension KubeServer {
         var labels = strings(object["metadata"]?["labels"])
         labels["kubernetes.io/metadata.name"] = nil
         let annotations = strings(object["metadata"]?["annotations"])
+        if caller != .instructor {
+            let old = await cluster.namespaceObject(name)
+            var oldLabels = strings(old?["metadata"]?["labels"])
+            oldLabels["kubernetes.io/metadata.name"] = nil
+            if let problem = Admission.namespaceChange(old: oldLabels, new: labels, caller: caller) { throw StatusError.forbidden(problem) }
+            if annotations != strings(old?["metadata"]?["annotations"]) {
+                throw StatusError.forbidden("namespaces is forbidden: a student may only set the istio-injection label of their own namespace, not its annotations")
+            }
+        }
         if options.dryRun { return Self.json(object, status: status) }
         if status == .created {
             try await cluster.createNamespace(name, labels: labels)

@@ -189,7 +189,7 @@ public struct KubeServer: BookinfoHandler {
     /// The object as the requested version shows it (the Istio kinds are served in v1, v1beta1
     /// and v1alpha3 alike).
     static func versioned(_ object: Value, _ info: RequestInfo) -> Value {
-        guard !info.resource.group.isEmpty, info.resource.group != "apps" else { return object }
+        guard !info.resource.group.isEmpty else { return object }
         var copy = object
         copy["apiVersion"] = .string(info.resource.groupVersion(info.version))
         return copy

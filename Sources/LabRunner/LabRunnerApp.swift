@@ -32,6 +32,8 @@ public enum LabRunnerApp {
 
         /// Port of the Kubernetes API over TLS (0: any free port).
         public var kubePort = 8443
+        /// The loopback ports the engine gives pods and Envoys.
+        public var portRange = 20000...32000
         /// Istio's CRD file (schemas and printer columns); nil: `<home>/../shared/istio-crds/networking.yaml` when present.
         public var istioCRDs: String?
 
@@ -49,7 +51,15 @@ public enum LabRunnerApp {
             options.kubePort = environment["LAB_RUNNER_KUBE_PORT"].flatMap { Int($0) } ?? options.kubePort
             options.envoyBinary = environment["MESHDOJO_ENVOY"]
             options.istioCRDs = environment["MESHDOJO_ISTIO_CRDS"]
+            if let range = environment["MESHDOJO_PORT_RANGE"].flatMap(parseRange) { options.portRange = range }
             return options
+        }
+
+        /// `20000-24999`.
+        public static func parseRange(_ text: String) -> ClosedRange<Int>? {
+            let parts = text.split(separator: "-").compactMap { Int($0) }
+            guard parts.count == 2, parts[0] > 1024, parts[0] < parts[1], parts[1] <= 65535 else { return nil }
+            return parts[0]...parts[1]
         }
     }
 
@@ -62,7 +72,9 @@ public enum LabRunnerApp {
         }()
         let envoy = try options.envoyBinary ?? EnvoyLocator.find()
         let cluster = try LocalCluster(
-            configuration: .init(stateDirectory: options.stateDirectory, binDirectory: options.binDirectory, envoyBinary: envoy),
+            configuration: .init(
+                stateDirectory: options.stateDirectory, binDirectory: options.binDirectory, envoyBinary: envoy,
+                ports: PortAllocator(range: options.portRange)),
             logger: logger)
         try await cluster.restore()
         let store = try await LabStores.open(url: options.storeURL, sqlitePath: options.stateDirectory + "/meshdojo.sqlite", logger: logger)

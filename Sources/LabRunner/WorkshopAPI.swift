@@ -135,7 +135,10 @@ public struct WorkshopAPI: BookinfoHandler {
             guard caller == .instructor else { throw WorkshopError.forbidden("only the instructor lists students") }
             let students = try await workshop.store.students()
             return Routed("/students", ResourceAPI.json(["items": .array(students.map { ["name": .string($0.name), "namespace": .string($0.namespace)] })]))
-        case ("students", .post):
+        case ("students", .post) where rest.count == 3 && rest[2] == "token":
+            guard caller == .instructor else { throw WorkshopError.forbidden("only the instructor issues tokens") }
+            return Routed("/students/:name/token", ResourceAPI.json(Self.registrationValue(try await workshop.rotateToken(name: rest[1])), status: .created))
+        case ("students", .post) where rest.count == 1:
             guard caller == .instructor else { throw WorkshopError.forbidden("only the instructor adds students") }
             let body = try await ResourceAPI.bodyValue(request)
             var added: [Value] = []
@@ -149,9 +152,6 @@ public struct WorkshopAPI: BookinfoHandler {
             guard caller == .instructor else { throw WorkshopError.forbidden("only the instructor removes students") }
             try await workshop.removeStudent(name: rest[1])
             return Routed("/students/:name", ResourceAPI.status(200, "Success", "student \(rest[1]) removed; their token no longer works"))
-        case ("students", .post) where rest.count == 3 && rest[2] == "token":
-            guard caller == .instructor else { throw WorkshopError.forbidden("only the instructor issues tokens") }
-            return Routed("/students/:name/token", ResourceAPI.json(Self.registrationValue(try await workshop.rotateToken(name: rest[1])), status: .created))
         case ("cluster-info", .get):
             // What a kubeconfig needs besides the caller's own token (which only the caller knows).
             guard let address = kubeAddress?.hostPort else { throw WorkshopError.notFound("the Kubernetes API") }

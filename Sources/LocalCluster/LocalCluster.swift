@@ -309,7 +309,10 @@ public actor LocalCluster {
             for object in objects where object.kind != "Namespace" {
                 let target = object.metadata.namespace ?? namespace
                 let current = store.namespaces[target]?.objects.first { $0.kind == object.kind && $0.metadata.name == object.metadata.name }
-                result.stored.append(stamp(object.withNamespace(target), over: current, version: hub.currentVersion + 1))
+                var stored = stamp(object.withNamespace(target), over: current, version: hub.currentVersion)
+                // A dry run stores nothing, so the object keeps the version it has.
+                if let version = current?.body["metadata"]?["resourceVersion"] { stored.body["metadata"]?["resourceVersion"] = version }
+                result.stored.append(stored)
                 result.created.append(current == nil)
             }
             return result
@@ -651,7 +654,8 @@ public actor LocalCluster {
             hasher.add(container.args.joined(separator: " "))
             hasher.add(container.env.map { "\($0.0)=\($0.1)" }.joined(separator: ","))
         }
-        hasher.add(deployment.podAnnotations["sidecar.istio.io/inject"] ?? "")
+        // Every template annotation counts (`kubectl rollout restart` sets one to restart the pods).
+        hasher.add(deployment.podAnnotations.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))
         return hasher.hex(10)
     }
 
@@ -679,6 +683,9 @@ public actor LocalCluster {
         environment["LISTEN_HOST"] = "127.0.0.1"
         environment["HTTP_PROXY"] = "http://127.0.0.1:\(proxyPort)"
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        // A crashing pod should just exit (and be restarted): Swift's backtracer would otherwise
+        // stay behind as a process of its own, outliving the pod and the runner.
+        environment["SWIFT_BACKTRACE"] = "enable=no"
         let podsDirectory = (configuration.stateDirectory as NSString).appendingPathComponent("pods/\(namespace)")
         try FileManager.default.createDirectory(atPath: podsDirectory, withIntermediateDirectories: true)
         let logFile = (podsDirectory as NSString).appendingPathComponent("\(name).log")

@@ -109,10 +109,16 @@ public struct KubeObject: Sendable, Equatable {
         self.source = source
     }
 
+    /// A DNS-1123 subdomain, as Kubernetes requires of most names: at most 253 characters,
+    /// dot-separated labels of lower-case letters, digits and '-', each starting and ending with
+    /// a letter or digit (so `a..b` and `-a` are refused).
     public static func isDNSLabelish(_ name: String) -> Bool {
-        guard name.count <= 253, let first = name.first, let last = name.last else { return false }
-        let allowed = name.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "." }
-        return allowed && first != "-" && first != "." && last != "-" && last != "."
+        guard !name.isEmpty, name.count <= 253 else { return false }
+        return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            guard let first = label.first, let last = label.last, label.count <= 63 else { return false }
+            let allowed = label.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+            return allowed && first != "-" && last != "-"
+        }
     }
 
     /// The document with `metadata.namespace` set, as the API stores and returns it.

@@ -121,6 +121,21 @@ public enum ManifestLoader {
         }
     }
 
+    /// Adds the values under `node` to `total`; false once `limit` is passed.
+    static func count(_ node: Node, _ total: inout Int, limit: Int) -> Bool {
+        total += 1
+        guard total <= limit else { return false }
+        switch node {
+        case .mapping(let mapping):
+            for (_, value) in mapping where !count(value, &total, limit: limit) { return false }
+        case .sequence(let sequence):
+            for value in sequence where !count(value, &total, limit: limit) { return false }
+        default:
+            break
+        }
+        return true
+    }
+
     /// Composes every document of `text`, within `limits`.
     static func compose(_ text: String, file: String, limits: Limits) throws(ManifestError) -> [Value?] {
         var nodes: [Node] = []
@@ -138,6 +153,14 @@ public enum ManifestLoader {
             throw ManifestError(file: file, document: nil, object: nil, field: nil, message: error.message)
         } catch {
             throw ManifestError(file: file, document: nil, object: nil, field: nil, message: yamlMessage(error))
+        }
+        // Count first, cheaply (no scalar typing, which runs regular expressions): aliases make a
+        // short text expand to millions of values.
+        var total = 0
+        for (index, node) in nodes.enumerated() where !count(node, &total, limit: limits.maxValues) {
+            throw ManifestError(
+                file: file, document: index + 1, object: nil, field: nil,
+                message: "the text expands to more than \(limits.maxValues) values (YAML aliases or anchors used too often); write the objects out plainly")
         }
         var budget = Budget(limits: limits)
         var values: [Value?] = []

@@ -50,8 +50,8 @@ struct RunnerTests {
         return (Int(response.status.code), (try? ManifestLoader.documents(text, file: "reply").first) ?? .null)
     }
 
-    static func register(_ base: String, _ name: String) async throws -> (token: String, namespace: String) {
-        let (status, reply) = try await call(.POST, "\(base)/apis/meshdojo.dev/v1/register", token: nil, body: #"{"name":"\#(name)","eventCode":"class42"}"#)
+    static func register(_ base: String, _ name: String, eventCode: String = "class42") async throws -> (token: String, namespace: String) {
+        let (status, reply) = try await call(.POST, "\(base)/apis/meshdojo.dev/v1/register", token: nil, body: #"{"name":"\#(name)","eventCode":"\#(eventCode)"}"#)
         #expect(status == 201, "\(reply)")
         return (try #require(reply["token"]?.stringValue), try #require(reply["namespace"]?.stringValue))
     }

@@ -18,10 +18,14 @@ struct LabRunnerCommand: AsyncParsableCommand {
     @Option(help: "PostgreSQL URL of the store (env MESHDOJO_STORE_URL; default SQLite in the state folder).") var storeURL: String?
     @Option(help: "The project folder holding labs/ (env MESHDOJO_HOME; default the current folder).") var home: String?
     @Option(help: "Istio's CRD file, for OpenAPI schemas and printer columns (env MESHDOJO_ISTIO_CRDS).") var istioCRDs: String?
+    @Option(help: "Loopback ports for pods and Envoys, LOW-HIGH (env MESHDOJO_PORT_RANGE; default 20000-32000).") var portRange: String?
 
     func validate() throws {
         for (name, value) in [("--port", port), ("--kube-port", kubePort)] {
             if let value, !(0...65535).contains(value) { throw ValidationError("\(name) must be a port number (0-65535), not \(value)") }
+        }
+        if let portRange, LabRunnerApp.Options.parseRange(portRange) == nil {
+            throw ValidationError("--port-range must be LOW-HIGH with 1024 < LOW < HIGH <= 65535, not \(portRange)")
         }
     }
 
@@ -37,6 +41,7 @@ struct LabRunnerCommand: AsyncParsableCommand {
         if let storeURL { options.storeURL = storeURL }
         if let home { options.home = home }
         if let istioCRDs { options.istioCRDs = istioCRDs }
+        if let portRange, let range = LabRunnerApp.Options.parseRange(portRange) { options.portRange = range }
         try await LabRunnerApp.run(options)
     }
 }
