@@ -17,12 +17,25 @@ public final class MetricsRegistry: Sendable {
         var counters: [String: Double] = [:]
         var histograms: [String: Histogram] = [:]
         var created: [String: Double] = [:]
+
+        mutating func count(_ key: String, by: Double) {
+            counters[key, default: 0] += by
+            if created[key] == nil { created[key] = Date().timeIntervalSince1970 }
+        }
     }
 
     private struct Histogram {
         var counts = [UInt64](repeating: 0, count: MetricsRegistry.buckets.count)
         var sum = 0.0
         var count: UInt64 = 0
+
+        mutating func record(_ value: Double) {
+            for (index, bound) in MetricsRegistry.buckets.enumerated() where value <= bound {
+                counts[index] += 1
+            }
+            sum += value
+            count += 1
+        }
     }
 
     private let families = Mutex<[String: Family]>([:])
@@ -33,26 +46,19 @@ public final class MetricsRegistry: Sendable {
     /// Adds `by` to the counter `name` with these labels, creating it on first use.
     public func increment(_ name: String, help: String, labels: [(String, String)], by: Double = 1) {
         let key = Self.render(labels)
-        let now = Date().timeIntervalSince1970
         families.withLock { families in
-            families[name, default: Family(help: help, type: "counter")].counters[key, default: 0] += by
-            if families[name]!.created[key] == nil { families[name]!.created[key] = now }
+            families[name, default: Family(help: help, type: "counter")].count(key, by: by)
         }
     }
 
     /// Records one observation of `value` seconds in the histogram `name`.
     public func observe(_ name: String, help: String, labels: [(String, String)], value: Double) {
         let key = Self.render(labels)
+        // Mutated in place: copying the family or the histogram out and back would copy their
+        // storage (every label set's buckets) on each request.
         families.withLock { families in
-            var family = families[name] ?? Family(help: help, type: "histogram")
-            var histogram = family.histograms[key] ?? Histogram()
-            for (index, bound) in Self.buckets.enumerated() where value <= bound {
-                histogram.counts[index] += 1
-            }
-            histogram.sum += value
-            histogram.count += 1
-            family.histograms[key] = histogram
-            families[name] = family
+            families[name, default: Family(help: help, type: "histogram")].histograms[key, default: Histogram()]
+                .record(value)
         }
     }
 
