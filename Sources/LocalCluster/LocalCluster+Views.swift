@@ -296,16 +296,17 @@ extension LocalCluster {
             guard let file = pod.logFile else { return "" }
             path = file
         case "istio-proxy"? where pod.sidecar != nil:
-            path = (configuration.stateDirectory as NSString).appendingPathComponent("envoy/\(namespace)/access.log")
+            // The namespace's Envoy hosts every sidecar; its access log tags each line with the pod.
+            path = (configuration.stateDirectory as NSString).appendingPathComponent("envoy/\(namespace)/envoy.log")
         case let other?:
             let names = [appName] + (pod.sidecar != nil ? ["istio-proxy"] : [])
             throw LocalClusterError.invalid(["container \(other) is not valid for pod \(name); choose one of: [\(names.joined(separator: " "))]"])
         }
         guard let data = FileManager.default.contents(atPath: path) else { return "" }
         var text = String(decoding: data.suffix(4 << 20), as: UTF8.self)
-        if container == "istio-proxy", let sidecar = pod.sidecar {
-            let ports = [":\(sidecar.inboundPort) ", ":\(sidecar.outboundPort) "]
-            text = text.split(separator: "\n", omittingEmptySubsequences: true).filter { line in ports.contains { line.contains($0) } }
+        if container == "istio-proxy", pod.sidecar != nil {
+            let tags = ["[\(pod.name) inbound]", "[\(pod.name) outbound]"]
+            text = text.split(separator: "\n", omittingEmptySubsequences: true).filter { line in tags.contains { line.hasPrefix($0) } }
                 .map { $0 + "\n" }.joined()
         }
         if let tailLines, tailLines >= 0 {

@@ -226,9 +226,27 @@ public actor LocalCluster {
         }
     }
 
+    /// Where a namespace's Envoy admin socket goes: `<state>/admin/` (mode 0700), or a private
+    /// folder under /tmp when that path would be too long for a Unix socket (108 bytes).
+    func adminSocket(_ namespace: String) throws -> String {
+        var hasher = StableHash()
+        hasher.add(namespace)
+        let file = "\(hasher.hex(10)).sock"
+        var folder = (configuration.stateDirectory as NSString).appendingPathComponent("admin")
+        if folder.utf8.count + file.utf8.count + 2 > 100 {
+            var state = StableHash()
+            state.add(configuration.stateDirectory)
+            folder = "/tmp/meshdojo-admin-\(getuid())-\(state.hex(8))"
+        }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        guard chmod(folder, 0o700) == 0 else { throw LocalClusterError.invalid(["cannot make \(folder) private to the runner"]) }
+        return (folder as NSString).appendingPathComponent(file)
+    }
+
     func startRuntime(_ name: String) async throws {
         guard runtimes[name] == nil, var namespace = store.namespaces[name] else { return }
-        for key in ["admin", "ingress", "kube-proxy"] {
+        namespace.ports["admin"] = nil
+        for key in ["ingress", "kube-proxy"] {
             if let port = namespace.ports[key], configuration.ports.reserve(port) { continue }
             namespace.ports[key] = try configuration.ports.allocate()
         }
@@ -238,7 +256,7 @@ public actor LocalCluster {
         runtimes[name] = runtime
         let directory = (configuration.stateDirectory as NSString).appendingPathComponent("envoy/\(name)")
         let envoy = try EnvoyProcess(
-            binary: configuration.envoyBinary, directory: directory, nodeID: "meshdojo.\(name)", adminPort: namespace.ports["admin"]!,
+            binary: configuration.envoyBinary, directory: directory, nodeID: "meshdojo.\(name)", adminSocket: try adminSocket(name),
             initial: resources(name), logger: logger)
         runtime.envoy = envoy
         try await envoy.start()
@@ -271,13 +289,18 @@ public actor LocalCluster {
     ///   configuration keeps serving). Other namespaces are never touched.
     public func apply(_ objects: [KubeObject], namespace: String, expectedVersions: [String: String] = [:], dryRun: Bool = false) async throws -> ApplyResult {
         var errors = objects.flatMap { Validation.validate($0) }.filter { $0.severity == .error }.map(\.description)
+        // One object twice in one file is a mistake; across files the later one wins, as with
+        // `kubectl apply -f a.yaml -f b.yaml`.
         var seen: Set<String> = []
         for object in objects {
-            let key = "\(object.metadata.namespace ?? namespace)/\(object.kind)/\(object.metadata.name)"
+            let key = "\(object.source.file)\n\(object.metadata.namespace ?? namespace)/\(object.kind)/\(object.metadata.name)"
             if !seen.insert(key).inserted {
-                errors.append("\(object.source.file) (document \(object.source.document)): \(object.reference): appears twice in one apply; keep one of them")
+                errors.append("\(object.source.file) (document \(object.source.document)): \(object.reference): appears twice in this file; keep one of them")
             }
         }
+        var latest: [String: Int] = [:]
+        for (index, object) in objects.enumerated() { latest["\(object.metadata.namespace ?? namespace)/\(object.kind)/\(object.metadata.name)"] = index }
+        let objects = objects.enumerated().filter { latest["\($0.element.metadata.namespace ?? namespace)/\($0.element.kind)/\($0.element.metadata.name)"] == $0.offset }.map(\.element)
         let targets = Set(objects.filter { $0.kind != "Namespace" }.map { $0.metadata.namespace ?? namespace })
             .union(objects.filter { $0.kind == "Namespace" }.map(\.metadata.name))
         guard errors.isEmpty else { throw LocalClusterError.invalid(errors) }
