@@ -207,7 +207,7 @@ struct HTTP1ClientTests {
     }
 
     @Test("a silent server times out at the deadline and its connection is closed")
-    func silentServer() async throws {
+    func timingSilentServer() async throws {
         let server = try await RawServer(response: nil)
         let start = ContinuousClock.now
         let result = await UpstreamClient(proxy: nil).get(

@@ -55,7 +55,7 @@ struct ProductpageTests {
     }
 
     @Test("a reviews upstream slower than 3 s is tried twice and the page gives up after about 6 s")
-    func reviewsTimeoutAndRetry() async throws {
+    func timingReviewsTimeoutAndRetry() async throws {
         let log = RequestLog()
         let slow = ClosureHandler { request in
             log.record(request)

@@ -167,7 +167,7 @@ struct GraderTests {
     }
 
     @Test("a 7 s reviews gives reviews-unavailable after productpage's 2 × 3 s, inside a 5.5–7.0 s window")
-    func latency() async throws {
+    func timingLatency() async throws {
         let slow = ClosureHandler { _ in
             try await Task.sleep(for: .seconds(7))
             return .json("{}")

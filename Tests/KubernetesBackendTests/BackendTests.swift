@@ -162,7 +162,6 @@ struct BackendTests {
             #expect(namespace == "student-ada")
             #expect(error.description.contains("quota controller"))
         }
-        let started = ContinuousClock.now
         let unpullable = FakeCluster(podsReady: false)
         try await withAPIServer({ try unpullable.handle($0) }) { port, _ in
             let backend = KubernetesBackend(client: try testClient(port), configuration: Self.configuration())
@@ -172,9 +171,9 @@ struct BackendTests {
                 Issue.record("expected podsNotReady, got \(error)")
                 return
             }
+            // That the wait ended on the pod's state, not on the deadline, is what says "at once".
             #expect(!timedOut, "an image that cannot be pulled ends the wait at once")
         }
-        #expect(ContinuousClock.now - started < .seconds(2))
     }
 
     @Test("the student's kubeconfig names the API server students reach; namespaces not the workshop's are left alone")

@@ -126,6 +126,14 @@ struct KubectlTests {
             #expect(described.contains(text), "describe pod shows \(text)")
         }
         #expect(try await k.ok("logs", pod, "-c", "ratings").contains("listening"))
+        // Envoy writes its access log every half second.
+        var proxy = ""
+        let logDeadline = ContinuousClock.now + .seconds(5)
+        repeat {
+            _ = try await Self.page(ingress)
+            proxy = try await k.ok("logs", pod, "-c", "istio-proxy")
+        } while !proxy.contains("[\(pod) inbound]") && ContinuousClock.now < logDeadline
+        #expect(proxy.contains("[\(pod) inbound]") && proxy.contains("GET"), "the sidecar's access log: \(proxy.suffix(300))")
         #expect(try await k.ok("delete", "pod", pod).contains("pod \"\(pod)\" deleted"))
         try await k.ok("rollout", "status", "deployment/ratings-v1", "--timeout=60s")
         let replacement = try await k.ok("get", "pods", "-l", "app=ratings", "-o", "jsonpath={.items[*].metadata.name}")

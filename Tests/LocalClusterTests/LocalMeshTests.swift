@@ -20,7 +20,7 @@ struct LocalMeshTests {
     }
 
     @Test("jason gets v2 and others v1; the 7 s ratings delay shows the reviews error after about 6 s; the abort shows the ratings error")
-    func userRoutingAndFaults() async throws {
+    func timingUserRoutingAndFaults() async throws {
         let namespace = "faults"
         let ingress = try await MeshFixture.bookinfo(namespace)
         try await MeshFixture.apply(["bookinfo/networking/destination-rule-all.yaml", "bookinfo/networking/virtual-service-all-v1.yaml", "bookinfo/networking/virtual-service-reviews-test-v2.yaml"], namespace)
