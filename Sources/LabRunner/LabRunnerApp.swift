@@ -106,7 +106,9 @@ public enum LabRunnerApp {
             logger: logger)
         logger.info("workshop ready", metadata: ["lab.labs": "\(labs.count)", "lab.state": "\(options.stateDirectory)"])
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: app), .init(service: kubeApp)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: [.init(service: app), .init(service: kubeApp), .init(service: WatchCloser(hub: cluster.hub))],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {
@@ -158,5 +160,16 @@ public final class BoundAddress: Sendable {
     /// `127.0.0.1:8443`.
     public var hostPort: String? {
         value.withLock { address in address.map { $0.host.contains(":") ? "[\($0.host)]:\($0.port)" : "\($0.host):\($0.port)" } }
+    }
+}
+
+/// Ends every open watch when the runner shuts down. It stands last in the service group, so it
+/// is told first: the API servers then have no endless responses left to wait for.
+struct WatchCloser: Service {
+    let hub: WatchHub
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        hub.finishAll()
     }
 }
