@@ -323,7 +323,8 @@ struct HostileInputTests {
 
     @Test("a runner killed with kill -9 leaves no process behind and comes back with the same ports, students and configuration")
     func runnerKill() async throws {
-        let first = try await RunnerProcess(portRange: "21000-22999")
+        // Port ranges of their own: runners in other suites run at the same time.
+        let first = try await RunnerProcess(portRange: "22500-23499")
         let state = first.state
         let student = try await RunnerTests.register(first.base, "survivor", eventCode: "kubectl42")
         let apply = "\(first.base)/apis/meshdojo.dev/v1/namespaces/\(student.namespace)/apply"
@@ -337,7 +338,7 @@ struct HostileInputTests {
         let deadline = ContinuousClock.now + .seconds(5)
         while !first.children().isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         #expect(first.children().isEmpty, "processes left behind: \(first.children())")
-        let second = try await RunnerProcess(state: state, portRange: "23000-24999")
+        let second = try await RunnerProcess(state: state, portRange: "23500-24999")
         defer { Task { await second.stop() } }
         #expect(try await RunnerTests.call(.GET, "\(second.base)/apis/meshdojo.dev/v1/whoami", token: student.token).0 == 200)
         let again = try await RunnerTests.call(.GET, "\(second.base)/apis/meshdojo.dev/v1/namespaces/\(student.namespace)/ingress", token: student.token).1["url"]

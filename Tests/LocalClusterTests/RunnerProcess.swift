@@ -62,7 +62,7 @@ final class RunnerProcess: @unchecked Sendable {
     let portRange: String
 
     /// Starts the runner and waits until its HTTP API and Kubernetes API answer.
-    init(state: String? = nil, portRange: String = "21000-24999") async throws {
+    init(state: String? = nil, portRange: String = "21000-22499") async throws {
         self.state = state ?? NSTemporaryDirectory() + "meshdojo-runner-\(UUID().uuidString.prefix(8))"
         self.portRange = portRange
         port = try Self.freePort()
