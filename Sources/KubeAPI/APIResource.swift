@@ -63,7 +63,7 @@ public enum APIResources {
         APIResource(group: "", versions: ["v1"], plural: "serviceaccounts", kind: "ServiceAccount", shortNames: ["sa"]),
         APIResource(group: "", versions: ["v1"], plural: "configmaps", kind: "ConfigMap", shortNames: ["cm"]),
         APIResource(group: "", versions: ["v1"], plural: "secrets", kind: "Secret"),
-        APIResource(group: "", versions: ["v1"], plural: "events", kind: "Event", shortNames: ["ev"], verbs: readVerbsPlusNone),
+        APIResource(group: "", versions: ["v1"], plural: "events", kind: "Event", shortNames: ["ev"], verbs: APIResource.readVerbs),
         APIResource(group: "apps", versions: ["v1"], plural: "deployments", kind: "Deployment", shortNames: ["deploy"], categories: ["all"],
                     subresources: ["status"]),
         APIResource(group: "apps", versions: ["v1"], plural: "replicasets", kind: "ReplicaSet", shortNames: ["rs"], categories: ["all"],
@@ -77,8 +77,6 @@ public enum APIResources {
         APIResource(group: istioGroup, versions: istioVersions, plural: "serviceentries", kind: "ServiceEntry", shortNames: ["se"], categories: ["istio-io", "networking-istio-io"]),
         APIResource(group: istioGroup, versions: istioVersions, plural: "sidecars", kind: "Sidecar", categories: ["istio-io", "networking-istio-io"]),
     ]
-
-    static let readVerbsPlusNone = APIResource.readVerbs
 
     /// The API groups other than core, in discovery order.
     public static var groups: [(name: String, versions: [String])] {

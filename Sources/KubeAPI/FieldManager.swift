@@ -293,12 +293,10 @@ public struct ConflictError: Error, Sendable {
     public func status(_ resource: APIResource, _ name: String) -> StatusError {
         let lines = conflicts.map { "conflict with \"\($0.manager)\" using \($0.apiVersion): \($0.field)" }
         let count = conflicts.count
-        var error = StatusError(
+        return StatusError(
             code: 409, reason: "Conflict",
             message: "Apply failed with \(count) conflict\(count == 1 ? "" : "s"): " + lines.joined(separator: "\n"),
             causes: conflicts.map { .init(reason: "FieldManagerConflict", message: "conflict with \"\($0.manager)\" using \($0.apiVersion)", field: $0.field) },
             details: (name, resource.group.isEmpty ? nil : resource.group, resource.plural))
-        error.retryAfter = nil
-        return error
     }
 }

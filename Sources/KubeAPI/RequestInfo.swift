@@ -66,13 +66,8 @@ public struct RequestInfo: Sendable, Equatable {
             return .failure(.unknownResource(group: group, version: version, plural: plural))
         }
         rest = rest.dropFirst()
-        var name = rest.first
+        let name = rest.first
         let subresource = rest.count > 1 ? rest[rest.startIndex + 1] : nil
-        if resource.plural == "namespaces", namespace != nil {
-            // `/api/v1/namespaces/{name}` was taken as a namespace prefix above only with more segments.
-            name = namespace
-            namespace = nil
-        }
         if !resource.namespaced, resource.plural != "namespaces", namespace != nil {
             return .failure(.other(.notFound))
         }

@@ -100,7 +100,11 @@ public enum LabRunnerApp {
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? options.kubePort
                 kubeAddress.set(host: options.host, port: port)
-                try? String(port).write(toFile: options.stateDirectory + "/kube-port", atomically: true, encoding: .utf8)
+                do {
+                    try String(port).write(toFile: options.stateDirectory + "/kube-port", atomically: true, encoding: .utf8)
+                } catch {
+                    logger.error("cannot record the Kubernetes API port", metadata: ["lab.error": "\(error)"])
+                }
                 logger.info("Kubernetes API listening", metadata: ["lab.kube": "https://\(options.host):\(port)"])
             },
             logger: logger)

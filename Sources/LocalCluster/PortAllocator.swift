@@ -44,7 +44,8 @@ public final class PortAllocator: Sendable {
         _ = state.withLock { $0.taken.remove(port) }
     }
 
-    static func canBind(_ port: Int) -> Bool {
+    /// Whether 127.0.0.1:`port` can be bound right now.
+    public static func canBind(_ port: Int) -> Bool {
         withLoopbackSocket(port) { fd, address, length in bind(fd, address, length) == 0 }
     }
 

@@ -148,21 +148,9 @@ final class RunnerProcess: @unchecked Sendable {
         // The ports below the engine's ranges are the tests' own.
         for _ in 0..<200 {
             let port = Int.random(in: 17000...19999)
-            if PortAllocator.isListening(port) == false, canBind(port) { return port }
+            if !PortAllocator.isListening(port), PortAllocator.canBind(port) { return port }
         }
         throw RunnerError("no free port")
-    }
-
-    static func canBind(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
     }
 }
 

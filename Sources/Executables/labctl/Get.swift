@@ -83,7 +83,16 @@ struct Get: AsyncParsableCommand {
         switch kind.plural {
         case "pods":
             rows = [["NAME", "READY", "STATUS", "RESTARTS", "AGE"]]
-            rows += items.map { [name($0), $0["status"]?["ready"]?.stringValue ?? "", $0["status"]?["phase"]?.stringValue ?? "", "\($0["status"]?["restarts"].map { $0.json } ?? "0")", age($0)] }
+            rows += items.map { pod in
+                // From the containers, as kubectl computes READY and RESTARTS.
+                let statuses = pod["status"]?["containerStatuses"]?.arrayValue ?? []
+                let ready = statuses.filter { $0["ready"] == .bool(true) }.count
+                let restarts = statuses.reduce(0) { sum, status in
+                    if case .int(let count) = status["restartCount"] ?? .null { return sum + count }
+                    return sum
+                }
+                return [name(pod), "\(ready)/\(statuses.count)", pod["status"]?["phase"]?.stringValue ?? "", String(restarts), age(pod)]
+            }
         case "services":
             rows = [["NAME", "TYPE", "PORT(S)", "AGE"]]
             rows += items.map { item in
