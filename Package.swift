@@ -135,7 +135,7 @@ let package = Package(
         .target(
             name: "LabRunner",
             dependencies: [
-                "MeshModel", "LocalCluster", "BookinfoKit", "Grading", "Labs", "LabStore", "KubeAPI",
+                "MeshModel", "LocalCluster", "BookinfoKit", "Grading", "Labs", "LabStore", "KubeAPI", "KubernetesBackend",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -189,7 +189,7 @@ let package = Package(
         .testTarget(
             name: "LocalClusterTests",
             dependencies: [
-                "LocalCluster", "LabRunner", "MeshModel", "EnvoyConfig", "BookinfoKit", "Labs", "Grading", "LabStore", "KubeAPI",
+                "LocalCluster", "LabRunner", "MeshModel", "EnvoyConfig", "BookinfoKit", "Labs", "Grading", "LabStore", "KubeAPI", "KubernetesBackend",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

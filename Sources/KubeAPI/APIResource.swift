@@ -60,7 +60,13 @@ public enum APIResources {
         APIResource(group: "", versions: ["v1"], plural: "pods", kind: "Pod", shortNames: ["po"], categories: ["all"],
                     verbs: ["delete", "deletecollection", "get", "list", "watch"], subresources: ["log"]),
         APIResource(group: "", versions: ["v1"], plural: "services", kind: "Service", shortNames: ["svc"], categories: ["all"]),
-        APIResource(group: "", versions: ["v1"], plural: "serviceaccounts", kind: "ServiceAccount", shortNames: ["sa"]),
+        APIResource(group: "", versions: ["v1"], plural: "serviceaccounts", kind: "ServiceAccount", shortNames: ["sa"], subresources: ["token"]),
+        // A student's quota, limits and RBAC, as the Kubernetes backend provisions them (stored
+        // and shown; the embedded engine enforces neither, and only the instructor writes them).
+        APIResource(group: "", versions: ["v1"], plural: "resourcequotas", kind: "ResourceQuota", shortNames: ["quota"]),
+        APIResource(group: "", versions: ["v1"], plural: "limitranges", kind: "LimitRange", shortNames: ["limits"]),
+        APIResource(group: "rbac.authorization.k8s.io", versions: ["v1"], plural: "roles", kind: "Role"),
+        APIResource(group: "rbac.authorization.k8s.io", versions: ["v1"], plural: "rolebindings", kind: "RoleBinding"),
         APIResource(group: "", versions: ["v1"], plural: "configmaps", kind: "ConfigMap", shortNames: ["cm"]),
         APIResource(group: "", versions: ["v1"], plural: "secrets", kind: "Secret"),
         APIResource(group: "", versions: ["v1"], plural: "events", kind: "Event", shortNames: ["ev"], verbs: APIResource.readVerbs),

@@ -101,6 +101,24 @@ enum BuiltinSchemas {
             open("ConfigMap holds configuration data for pods to consume.", properties: [("data", ["type": "object", "additionalProperties": ["type": "string", "default": ""], "description": "Data contains the configuration data."])])
         case "Secret":
             open("Secret holds secret data of a certain type.", properties: [("data", ["type": "object", "additionalProperties": ["type": "string", "format": "byte"], "description": "Data contains the secret data."]), ("type", field("string", "Used to facilitate programmatic handling of secret data."))])
+        case "ResourceQuota":
+            open("ResourceQuota sets aggregate quota restrictions enforced per namespace.", properties: [
+                ("spec", open("Spec defines the desired quota.", properties: [("hard", ["type": "object", "additionalProperties": ["type": "string"], "description": "hard is the set of desired hard limits for each named resource."])])),
+                ("status", open("Status defines the actual enforced quota and its current usage.")),
+            ])
+        case "LimitRange":
+            open("LimitRange sets resource usage limits for each kind of resource in a Namespace.", properties: [
+                ("spec", open("Spec defines the limits enforced.", properties: [("limits", ["type": "array", "items": open("LimitRangeItem defines a min/max usage limit for any resource that matches on kind."), "description": "Limits is the list of LimitRangeItem objects that are enforced."])])),
+            ])
+        case "Role":
+            open("Role is a namespaced, logical grouping of PolicyRules that can be referenced as a unit by a RoleBinding.", properties: [
+                ("rules", ["type": "array", "items": open("PolicyRule holds information that describes a policy rule."), "description": "Rules holds all the PolicyRules for this Role"]),
+            ])
+        case "RoleBinding":
+            open("RoleBinding references a role, but does not contain it.", properties: [
+                ("roleRef", open("RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace.")),
+                ("subjects", ["type": "array", "items": open("Subject contains a reference to the object or user identities a role binding applies to."), "description": "Subjects holds references to the objects the role applies to."]),
+            ])
         case "Event":
             open("Event is a report of an event somewhere in the cluster.", properties: [
                 ("reason", field("string", "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.")),

@@ -103,8 +103,10 @@ public struct KubeClient: Sendable {
 
     /// Server-side apply: `PATCH` with `application/apply-patch+yaml`, `fieldManager=meshdojo`,
     /// `force=true`. Creates the object when it is missing; returns the object as stored.
-    /// - Parameter namespace: where a namespaced object goes when its metadata names none.
-    public func apply(_ object: Value, namespace: String? = nil) async throws -> Value {
+    /// - Parameters:
+    ///   - namespace: where a namespaced object goes when its metadata names none.
+    ///   - dryRun: have the server validate and admit the change without storing it (`dryRun=All`).
+    public func apply(_ object: Value, namespace: String? = nil, dryRun: Bool = false) async throws -> Value {
         let (resource, name, objectNamespace) = try Self.identify(object, namespace: namespace)
         try LeastPrivilege.require([.patch, .create], resource)
         var body = object
@@ -117,9 +119,18 @@ public struct KubeClient: Sendable {
             body["metadata"]?[field] = nil
         }
         let path = try self.path(resource, namespace: objectNamespace, name: name)
+        var query = [("fieldManager", Self.fieldManager), ("force", "true")]
+        if dryRun { query.append(("dryRun", "All")) }
+        return try await send(.PATCH, path, query: query, body: Array(body.json.utf8), contentType: "application/apply-patch+yaml")
+    }
+
+    /// A JSON merge patch (RFC 7386) of one object: changes only the fields it names (a null
+    /// removes one), where a server-side apply would also drop the fields it no longer names.
+    public func mergePatch(_ resource: KubeResource, namespace: String?, name: String, patch: Value) async throws -> Value {
+        try LeastPrivilege.require([.patch], resource)
+        let path = try self.path(resource, namespace: namespace, name: name)
         return try await send(
-            .PATCH, path, query: [("fieldManager", Self.fieldManager), ("force", "true")], body: Array(body.json.utf8),
-            contentType: "application/apply-patch+yaml")
+            .PATCH, path, query: [("fieldManager", Self.fieldManager)], body: Array(patch.json.utf8), contentType: "application/merge-patch+json")
     }
 
     /// `DELETE` one object. Returns what the server answers (the object while finalizers run, or a Status).

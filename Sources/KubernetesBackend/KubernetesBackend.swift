@@ -81,8 +81,8 @@ public actor KubernetesBackend {
         }
     }
 
-    public let client: KubeClient
-    public let configuration: Configuration
+    public nonisolated let client: KubeClient
+    public nonisolated let configuration: Configuration
     let logger: Logger
 
     public init(client: KubeClient, configuration: Configuration, logger: Logger = Logger(label: "meshdojo.kubernetes-backend")) {

@@ -37,10 +37,18 @@ public enum Admission {
         guard let namespace = info.namespace else {
             throw forbidden(" at the cluster scope: use your own namespace (-n \(own))")
         }
+        let writes = ![.get, .list, .watch].contains(info.verb)
+        if info.subresource == "token" || (instructorKinds.contains(resource.kind) && writes) {
+            throw forbidden(" in the namespace \"\(namespace)\": quotas, limits, roles and service-account tokens are the instructor's")
+        }
         guard namespace == own else {
             throw forbidden(" in the namespace \"\(namespace)\": you may only use your own namespace \"\(own)\"")
         }
     }
+
+    /// Kinds a student may read in their own namespace but not write: what bounds and grants
+    /// their own rights.
+    static let instructorKinds: Set<String> = ["ResourceQuota", "LimitRange", "Role", "RoleBinding"]
 
     /// Labels a student may set on their own namespace.
     static let studentNamespaceLabels: Set<String> = ["istio-injection"]
@@ -70,6 +78,9 @@ public enum Admission {
             if object.kind == "Namespace" {
                 if caller != .instructor { return "\(object.reference): only the instructor creates or changes namespaces" }
                 continue
+            }
+            if instructorKinds.contains(object.kind), caller != .instructor {
+                return "\(object.reference): quotas, limits and roles are the instructor's"
             }
             let target = object.metadata.namespace ?? namespace
             if !caller.mayUse(namespace: target) {

@@ -69,3 +69,53 @@ public final class RateLimiter: Sendable {
         }
     }
 }
+
+/// Service-account tokens the runner's Kubernetes API issues (the TokenRequest API,
+/// `serviceaccounts/{name}/token`), as the Kubernetes backend asks for a student's kubeconfig.
+///
+/// A token names its namespace, its ServiceAccount and when it expires, signed with HMAC-SHA256
+/// under a key derived from the instructor's token, so the runner keeps no table of them and
+/// they survive its restarts. Whoever holds one acts as a student of that namespace.
+public struct ServiceAccountTokens: Sendable {
+    let key: SymmetricKey
+    static let prefix = "mdsa."
+
+    init(instructorTokenHash: String) {
+        key = SymmetricKey(data: SHA256.hash(data: Data("meshdojo service-account tokens\n\(instructorTokenHash)".utf8)))
+    }
+
+    struct Claims: Codable, Equatable {
+        var namespace: String
+        var serviceAccount: String
+        /// Seconds since 1970.
+        var expires: Int
+    }
+
+    func issue(namespace: String, serviceAccount: String, expires: Date) -> String {
+        let claims = Claims(namespace: namespace, serviceAccount: serviceAccount, expires: Int(expires.timeIntervalSince1970))
+        // Encoding three plain fields cannot fail.
+        let payload = Self.base64URL((try? JSONEncoder().encode(claims)) ?? Data())
+        let signature = Self.base64URL(Data(HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: key)))
+        return Self.prefix + payload + "." + signature
+    }
+
+    /// The claims of a well-signed, unexpired token; nil for anything else.
+    func verify(_ token: String, now: Date = Date()) -> Claims? {
+        guard token.hasPrefix(Self.prefix) else { return nil }
+        let parts = token.dropFirst(Self.prefix.count).split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let signature = Self.decode(String(parts[1])), let payload = Self.decode(String(parts[0])) else { return nil }
+        guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Data(parts[0].utf8), using: key) else { return nil }
+        guard let claims = try? JSONDecoder().decode(Claims.self, from: payload), claims.expires > Int(now.timeIntervalSince1970) else { return nil }
+        return claims
+    }
+
+    static func base64URL(_ data: Data) -> String {
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decode(_ text: String) -> Data? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        return Data(base64Encoded: base64)
+    }
+}

@@ -66,12 +66,12 @@ extension KubeServer {
             throw StatusError.methodNotAllowed("the embedded engine runs pods from Deployments: apply a Deployment (kubectl create deployment …) instead of a bare Pod")
         }
         if info.resource.kind == "ServiceAccount", info.subresource == "token" {
-            throw StatusError.methodNotAllowed("service account tokens are not issued here: use labctl kubeconfig")
+            return try await tokenRequest(info, body: object)
         }
         guard let name = object["metadata"]?["name"]?.stringValue, !name.isEmpty else {
             throw StatusError.invalid(info.resource, "", [.init(reason: "FieldValueRequired", message: "name or generateName is required", field: "metadata.name")])
         }
-        if await current(info, name: name) != nil { throw StatusError.alreadyExists(info.resource, name) }
+        if await currentForWrite(info, name: name) != nil { throw StatusError.alreadyExists(info.resource, name) }
         var metadata = object["metadata"] ?? [:]
         metadata["resourceVersion"] = nil
         object["metadata"] = metadata
@@ -79,11 +79,37 @@ extension KubeServer {
         return try await write(info, object: object, name: name, expectedVersion: nil, options: options, caller: caller, status: .created)
     }
 
+    /// The TokenRequest API: a token for a ServiceAccount of the namespace, acting in that
+    /// namespace only (as the student's Role allows), for `spec.expirationSeconds` (10 minutes to
+    /// 48 hours; one hour by default).
+    func tokenRequest(_ info: RequestInfo, body: Value) async throws -> Response {
+        guard let namespace = info.namespace, let name = info.name else { throw StatusError.methodNotAllowed() }
+        guard await cluster.object(kind: "ServiceAccount", name: name, namespace: namespace) != nil else {
+            throw StatusError.notFound(info.resource, name)
+        }
+        var requested = 3600
+        if case .int(let seconds)? = body["spec"]?["expirationSeconds"] { requested = seconds }
+        guard (600...48 * 3600).contains(requested) else {
+            throw StatusError.invalid(
+                info.resource, name,
+                [.init(reason: "FieldValueInvalid", message: "may be between 600 seconds (10 minutes) and 172800 (48 hours), not \(requested)", field: "spec.expirationSeconds")])
+        }
+        let expires = Date().addingTimeInterval(TimeInterval(requested))
+        let token = workshop.serviceAccountTokens.issue(namespace: namespace, serviceAccount: name, expires: expires)
+        let answer: Value = [
+            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+            "metadata": ["name": .string(name), "namespace": .string(namespace), "creationTimestamp": .string(ISO8601DateFormatter().string(from: Date()))],
+            "spec": ["audiences": body["spec"]?["audiences"] ?? [], "expirationSeconds": .int(requested)],
+            "status": ["token": .string(token), "expirationTimestamp": .string(ISO8601DateFormatter().string(from: expires))],
+        ]
+        return Self.json(answer, status: .created)
+    }
+
     func replace(_ info: RequestInfo, request: Request, caller: Caller) async throws -> Response {
         guard let name = info.name else { throw StatusError.methodNotAllowed() }
         let options = try Self.options(request, default: "kubectl-replace")
         var object = try await Self.body(request)
-        guard let old = await current(info, name: name) else { throw StatusError.notFound(info.resource, name) }
+        guard let old = await currentForWrite(info, name: name) else { throw StatusError.notFound(info.resource, name) }
         guard object["metadata"]?["name"]?.stringValue == name else {
             throw StatusError.badRequest("the name of the object (\(Self.text(object["metadata"]?["name"]))) does not match the name on the URL (\(name))")
         }
@@ -115,7 +141,7 @@ extension KubeServer {
         // Optimistic concurrency: a patch is computed on the current object and written only if
         // that object is still current; a lost race is retried, as the API server does.
         for _ in 0..<5 {
-            let old = await current(info, name: name)
+            let old = await currentForWrite(info, name: name)
             guard old != nil || isApply else { throw StatusError.notFound(info.resource, name) }
             var object: Value
             switch contentType {

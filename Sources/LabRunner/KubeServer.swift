@@ -153,6 +153,17 @@ public struct KubeServer: BookinfoHandler {
         return await cluster.get(kind: info.resource.kind, name: name, namespace: namespace)
     }
 
+    /// The object a write changes: the stored one, never what the engine only shows (the
+    /// namespace's own `Service/istio-ingressgateway`, until one is written). Engine-made kinds
+    /// (pods, ReplicaSets, events) are as shown; writing them is refused later.
+    func currentForWrite(_ info: RequestInfo, name: String) async -> Value? {
+        guard info.resource.plural != "namespaces", !Self.engineKinds.contains(info.resource.kind), let namespace = info.namespace else {
+            return await current(info, name: name)
+        }
+        guard let stored = await cluster.object(kind: info.resource.kind, name: name, namespace: namespace) else { return nil }
+        return await cluster.viewObject(stored, asWritten: true)
+    }
+
     func get(_ info: RequestInfo, request: Request) async throws -> Response {
         guard let name = info.name else { throw Self.notFound }
         if info.subresource == "log", info.resource.kind == "Pod", let namespace = info.namespace {

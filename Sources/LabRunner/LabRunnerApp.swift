@@ -5,7 +5,9 @@ import LocalCluster
 import Labs
 import LabStore
 import KubeAPI
+import KubernetesBackend
 import Logging
+import MeshModel
 import NIOSSL
 import HummingbirdTLS
 import ServiceLifecycle
@@ -36,6 +38,35 @@ public enum LabRunnerApp {
         public var portRange = 20000...32000
         /// Istio's CRD file (schemas and printer columns); nil: `<home>/../shared/istio-crds/networking.yaml` when present.
         public var istioCRDs: String?
+        /// Where the students' namespaces live.
+        public var backend: Backend = .local
+
+        public enum Backend: Sendable, Equatable {
+            /// The embedded engine on this machine (the default).
+            case local
+            /// A real Kubernetes + Istio cluster.
+            case kubernetes(KubernetesOptions)
+        }
+
+        public struct KubernetesOptions: Sendable, Equatable {
+            /// A kubeconfig file; nil: the pod's service account (in-cluster).
+            public var kubeconfig: String?
+            public var context: String?
+            /// Where nodePorts are reached when gateways get no load-balancer address.
+            public var nodeAddress: String?
+            /// The workshop's name, in every namespace's `meshdojo.dev/workshop` label.
+            public var workshop = "meshdojo"
+            /// The API server URL students reach, when not the one the runner uses (in a pod).
+            public var studentAPIServer: String?
+            /// How long provisioning waits for a student's pods.
+            public var readyTimeout: Duration = .seconds(300)
+
+            public init(kubeconfig: String? = nil, context: String? = nil, nodeAddress: String? = nil) {
+                self.kubeconfig = kubeconfig
+                self.context = context
+                self.nodeAddress = nodeAddress
+            }
+        }
 
         /// The defaults, from the environment (`LAB_RUNNER_PORT`, `LAB_RUNNER_KUBE_PORT`,
         /// `MESHDOJO_STATE`, `MESHDOJO_HOME`, `MESHDOJO_STORE_URL`, `MESHDOJO_ENVOY`,
@@ -70,6 +101,16 @@ public enum LabRunnerApp {
             logger.logLevel = .info
             return logger
         }()
+        switch options.backend {
+        case .local:
+            try await runLocal(options, logger: logger)
+        case .kubernetes(let kubernetes):
+            try await runOnCluster(options, kubernetes, logger: logger)
+        }
+    }
+
+    /// The embedded engine, its Kubernetes API over TLS, and the workshop API.
+    static func runLocal(_ options: Options, logger: Logger) async throws {
         let envoy = try options.envoyBinary ?? EnvoyLocator.find()
         let cluster = try LocalCluster(
             configuration: .init(
@@ -77,43 +118,47 @@ public enum LabRunnerApp {
                 ports: PortAllocator(range: options.portRange)),
             logger: logger)
         try await cluster.restore()
-        let store = try await LabStores.open(url: options.storeURL, sqlitePath: options.stateDirectory + "/meshdojo.sqlite", logger: logger)
-        let labs = try LabCatalog.load(directory: options.home + "/labs")
-        let workshop = Workshop(
-            cluster: cluster, store: store, labs: labs, eventCode: try secret("event-code", options, length: 3),
-            instructorToken: try secret("instructor-token", options, length: 32), logger: logger)
-        try await workshop.adoptStudents()
-        let certificates = try ServingCertificates.loadOrCreate(directory: options.stateDirectory + "/tls", hosts: ["localhost", "127.0.0.1", "::1", options.host])
-        let crds = try loadCRDs(options, logger: logger)
-        let kubeAddress = BoundAddress()
-        let kube = KubeServer(cluster: cluster, workshop: workshop, crds: crds, address: kubeAddress)
-        let metrics = MetricsRegistry()
-        let resources = ResourceAPI(cluster: cluster, onShutdown: { kill(getpid(), SIGTERM) })
-        let api = WorkshopAPI(workshop: workshop, resources: resources, kube: kube, kubeAddress: kubeAddress, caPEM: certificates.caPEM)
-        let app = BookinfoServer.application(name: "lab-runner", handler: api, metrics: metrics, host: options.host, port: options.port)
-        let tls = try TLSConfiguration.makeServerConfiguration(
-            certificateChain: NIOSSLCertificate.fromPEMBytes(Array(certificates.certificatePEM.utf8)).map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(certificates.keyPEM.utf8), format: .pem)))
-        let kubeApp = Application(
-            responder: InstrumentedResponder(handler: kube, metrics: metrics), server: try .tls(.http1(), tlsConfiguration: tls),
-            configuration: .init(address: .hostname(options.host, port: options.kubePort), serverName: nil, backlog: 256),
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? options.kubePort
-                kubeAddress.set(host: options.host, port: port)
-                do {
-                    try String(port).write(toFile: options.stateDirectory + "/kube-port", atomically: true, encoding: .utf8)
-                } catch {
-                    logger.error("cannot record the Kubernetes API port", metadata: ["lab.error": "\(error)"])
-                }
-                logger.info("Kubernetes API listening", metadata: ["lab.kube": "https://\(options.host):\(port)"])
-            },
-            logger: logger)
-        logger.info("workshop ready", metadata: ["lab.labs": "\(labs.count)", "lab.state": "\(options.stateDirectory)"])
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: app), .init(service: kubeApp), .init(service: WatchCloser(hub: cluster.hub))],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let store: any LabStore
         do {
+            store = try await LabStores.open(url: options.storeURL, sqlitePath: options.stateDirectory + "/meshdojo.sqlite", logger: logger)
+        } catch {
+            await cluster.shutdown()
+            throw error
+        }
+        do {
+            let workshop = try await openWorkshop(options, backend: cluster, store: store, logger: logger)
+            let certificates = try ServingCertificates.loadOrCreate(directory: options.stateDirectory + "/tls", hosts: ["localhost", "127.0.0.1", "::1", options.host])
+            let crds = try loadCRDs(options, logger: logger)
+            let kubeAddress = BoundAddress()
+            let kube = KubeServer(cluster: cluster, workshop: workshop, crds: crds, address: kubeAddress)
+            let metrics = MetricsRegistry()
+            let resources = ResourceAPI(backend: cluster, onShutdown: { kill(getpid(), SIGTERM) })
+            let api = WorkshopAPI(workshop: workshop, resources: resources, kube: kube, kubeAddress: kubeAddress, caPEM: certificates.caPEM)
+            let app = BookinfoServer.application(name: "lab-runner", handler: api, metrics: metrics, host: options.host, port: options.port)
+            let tls = try TLSConfiguration.makeServerConfiguration(
+                certificateChain: NIOSSLCertificate.fromPEMBytes(Array(certificates.certificatePEM.utf8)).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(certificates.keyPEM.utf8), format: .pem)))
+            let kubeApp = Application(
+                responder: InstrumentedResponder(handler: kube, metrics: metrics), server: try .tls(.http1(), tlsConfiguration: tls),
+                configuration: .init(address: .hostname(options.host, port: options.kubePort), serverName: nil, backlog: 256),
+                onServerRunning: { channel in
+                    let port = channel.localAddress?.port ?? options.kubePort
+                    kubeAddress.set(host: options.host, port: port)
+                    do {
+                        try String(port).write(toFile: options.stateDirectory + "/kube-port", atomically: true, encoding: .utf8)
+                    } catch {
+                        logger.error("cannot record the Kubernetes API port", metadata: ["lab.error": "\(error)"])
+                    }
+                    logger.info("Kubernetes API listening", metadata: ["lab.kube": "https://\(options.host):\(port)"])
+                },
+                logger: logger)
+            logger.info("workshop ready", metadata: ["lab.backend": "local", "lab.labs": "\(workshop.labs.count)", "lab.state": "\(options.stateDirectory)"])
+            // The engine stands first, so it is told last: it stops its processes once the API
+            // servers have finished their requests.
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: [.init(service: cluster), .init(service: app), .init(service: kubeApp), .init(service: WatchCloser(hub: cluster.hub))],
+                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
         } catch {
             await cluster.shutdown()
@@ -122,6 +167,59 @@ public enum LabRunnerApp {
         }
         await cluster.shutdown()
         await store.close()
+    }
+
+    /// A real cluster: students' namespaces there, the workshop API here. The cluster's own API
+    /// server serves kubectl, so the runner serves none.
+    static func runOnCluster(_ options: Options, _ kubernetes: Options.KubernetesOptions, logger: Logger) async throws {
+        let config = try KubeConfig.resolve(kubeconfig: kubernetes.kubeconfig, context: kubernetes.context)
+        var configuration = KubernetesBackend.Configuration(workshop: kubernetes.workshop, nodeAddress: kubernetes.nodeAddress)
+        configuration.studentAPIServer = kubernetes.studentAPIServer
+        configuration.readyTimeout = kubernetes.readyTimeout
+        let backend = KubernetesBackend(client: try KubeClient(config: config, logger: logger), configuration: configuration, logger: logger)
+        switch try await backend.gatewayScoping() {
+        case .scoped:
+            logger.info("istiod scopes gateways to their namespace (PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true)")
+        case .notScoped:
+            logger.warning(
+                "istiod runs without PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true: every student's Gateway with hosts [\"*\"] selects every student's gateway pods; set it (docs/instructor-guide.md, real cluster)")
+        case .unknown(let reason):
+            logger.notice("cannot tell whether istiod scopes gateways to their namespace", metadata: ["lab.reason": "\(reason)"])
+        }
+        let workloads = try ManifestLoader.load(path: options.home + "/bookinfo/platform/kube/bookinfo.yaml").map { $0.body }
+        let cluster = KubernetesClusterBackend(backend: backend, workloads: workloads, logger: logger)
+        try FileManager.default.createDirectory(atPath: options.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let store = try await LabStores.open(url: options.storeURL, sqlitePath: options.stateDirectory + "/meshdojo.sqlite", logger: logger)
+        do {
+            let workshop = try await openWorkshop(options, backend: cluster, store: store, logger: logger)
+            let known = Set(try await store.students().map(\.namespace))
+            for student in try await backend.students() where !known.contains(student.namespace) {
+                logger.warning(
+                    "a namespace of this workshop belongs to no registered student (left as it is; delete it with kubectl when it is not needed)",
+                    metadata: ["lab.namespace": "\(student.namespace)", "lab.student": "\(student.studentName)"])
+            }
+            let resources = ResourceAPI(backend: cluster, onShutdown: { kill(getpid(), SIGTERM) })
+            let api = WorkshopAPI(workshop: workshop, resources: resources, kube: nil)
+            let app = BookinfoServer.application(name: "lab-runner", handler: api, metrics: MetricsRegistry(), host: options.host, port: options.port)
+            logger.info("workshop ready", metadata: ["lab.backend": "kubernetes", "lab.cluster": "\(config.server)", "lab.labs": "\(workshop.labs.count)"])
+            let group = ServiceGroup(configuration: .init(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+    }
+
+    /// The workshop over a backend: labs, secrets, and every registered student's namespace
+    /// checked (recreated where it is missing).
+    static func openWorkshop(_ options: Options, backend: any ClusterBackend, store: any LabStore, logger: Logger) async throws -> Workshop {
+        let labs = try LabCatalog.load(directory: options.home + "/labs")
+        let workshop = Workshop(
+            backend: backend, store: store, labs: labs, eventCode: try secret("event-code", options, length: 3),
+            instructorToken: try secret("instructor-token", options, length: 32), logger: logger)
+        try await workshop.adoptStudents()
+        return workshop
     }
 
     /// Istio's CRDs from `--istio-crds`, else from `<home>/../shared/istio-crds/networking.yaml`

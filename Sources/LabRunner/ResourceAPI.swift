@@ -2,6 +2,7 @@ import BookinfoKit
 import Foundation
 import Hummingbird
 import HTTPTypes
+import KubernetesBackend
 import LocalCluster
 import MeshModel
 
@@ -9,13 +10,13 @@ import MeshModel
 /// and delete (labctl's `{"files": [...]}` bodies), analysis, the ingress URL and shutdown. The
 /// Kubernetes API itself is ``KubeServer``.
 public struct ResourceAPI: Sendable {
-    let cluster: LocalCluster
+    let backend: any ClusterBackend
     let onShutdown: @Sendable () -> Void
     /// Largest request body accepted.
     public static let maxBodyBytes = 1 << 20
 
-    public init(cluster: LocalCluster, onShutdown: @escaping @Sendable () -> Void = {}) {
-        self.cluster = cluster
+    public init(backend: any ClusterBackend, onShutdown: @escaping @Sendable () -> Void = {}) {
+        self.backend = backend
         self.onShutdown = onShutdown
     }
 
@@ -23,20 +24,12 @@ public struct ResourceAPI: Sendable {
     public func respond(_ rest: [String], request: Request, caller: Caller) async throws -> Routed {
         do {
             return try await meshdojo(rest, request: request, caller: caller)
-        } catch let error as LocalClusterError {
-            return Routed("error", Self.clusterError(error))
         } catch let error as ManifestError {
             return Routed("error", Self.status(422, "Invalid", error.description, details: [error.description]))
+        } catch {
+            if let response = Self.backendError(error) { return Routed("error", response) }
+            throw error
         }
-    }
-
-    static func namespaceObject(_ info: LocalCluster.NamespaceInfo) -> Value {
-        var status: Value = ["phase": "Active"]
-        if let port = info.ingressPort { status["ingress"] = .string("http://127.0.0.1:\(port)") }
-        return [
-            "apiVersion": "v1", "kind": "Namespace",
-            "metadata": ["name": .string(info.name), "labels": labels(info.labels)], "status": status,
-        ]
     }
 
     static func labels(_ labels: [String: String]) -> Value {
@@ -64,7 +57,7 @@ public struct ResourceAPI: Sendable {
             if let problem = Admission.problem(objects: objects, namespace: namespace, caller: caller) {
                 return Routed("forbidden", Self.status(403, "Forbidden", problem))
             }
-            let result = try await cluster.apply(objects, namespace: namespace)
+            let result = try await backend.applyObjects(objects, namespace: namespace)
             return Routed("/apply", Self.json(["lines": .array(result.lines.map { .string($0) }), "warnings": Self.diagnostics(result.warnings)]))
         case ("delete", .post):
             let objects = try await bodyObjects(request)
@@ -73,15 +66,15 @@ public struct ResourceAPI: Sendable {
             }
             // All or nothing: every object must exist, or nothing is deleted.
             let inNamespace = objects.filter { $0.kind != "Namespace" }
-            try await cluster.delete(inNamespace.map { ($0.kind, $0.metadata.name) }, namespace: namespace)
-            for object in objects where object.kind == "Namespace" { try await cluster.deleteNamespace(object.metadata.name) }
+            try await backend.deleteObjects(inNamespace.map { ($0.kind, $0.metadata.name) }, namespace: namespace)
+            for object in objects where object.kind == "Namespace" { try await backend.removeNamespace(object.metadata.name) }
             let lines: [Value] = objects.map { .string("\($0.kind.lowercased()) \"\($0.metadata.name)\" deleted") }
             return Routed("/delete", Self.json(["lines": .array(lines)]))
         case ("analyze", .get):
-            guard await cluster.namespace(namespace) != nil else { throw LocalClusterError.notFound("namespaces \"\(namespace)\"") }
-            return Routed("/analyze", Self.json(["diagnostics": Self.diagnostics(await cluster.analyze(namespace))]))
+            guard try await backend.namespaceLabels(namespace) != nil else { throw LocalClusterError.notFound("namespaces \"\(namespace)\"") }
+            return Routed("/analyze", Self.json(["diagnostics": Self.diagnostics(try await backend.diagnostics(namespace))]))
         case ("ingress", .get):
-            guard let url = await cluster.ingressURL(namespace) else { throw LocalClusterError.notFound("namespaces \"\(namespace)\"") }
+            guard let url = try await backend.ingressURL(of: namespace) else { throw LocalClusterError.notFound("namespaces \"\(namespace)\"") }
             return Routed("/ingress", Self.json(["url": .string(url)]))
         default:
             return Routed("/meshdojo", Self.status(404, "NotFound", "the server could not find the requested resource"))
@@ -148,6 +141,29 @@ public struct ResourceAPI: Sendable {
         ]
         if !details.isEmpty { value["details"] = ["causes": .array(details.map { ["message": .string($0)] })] }
         return json(value, status: HTTPResponse.Status(code: code))
+    }
+
+    /// The Status answer for an error of either backend; nil for errors that are not theirs.
+    static func backendError(_ error: any Error) -> Response? {
+        switch error {
+        case let error as LocalClusterError:
+            return clusterError(error)
+        case let error as BackendError:
+            switch error {
+            case .invalid(let problems): return status(422, "Invalid", error.description, details: problems)
+            case .unsupported: return status(501, "NotImplemented", error.description)
+            }
+        case let error as KubeStatusError:
+            // The cluster's own answer (Forbidden, Invalid, Conflict, quota), passed on as it came.
+            let details = error.causes.compactMap { cause in cause.message.map { (cause.field.map { "\($0): " } ?? "") + $0 } }
+            return status(error.code, error.reason, "the cluster refused: \(error.message)", details: details)
+        case let error as KubernetesBackendError:
+            return status(503, "ServiceUnavailable", error.description)
+        case let error as KubeClientError:
+            return status(502, "BadGateway", "the cluster could not be asked: \(error.description)")
+        default:
+            return nil
+        }
     }
 
     static func clusterError(_ error: LocalClusterError) -> Response {

@@ -1,10 +1,9 @@
-import LocalCluster
 import MeshModel
 
 /// Routing from the dashboard: weights per reviews version become a DestinationRule with the
 /// version subsets and a VirtualService with those weights, applied like any other manifest.
 enum TrafficControl {
-    static func apply(weights: Value, namespace: String, cluster: LocalCluster) async throws -> [String] {
+    static func apply(weights: Value, namespace: String, backend: any ClusterBackend) async throws -> [String] {
         var routes: [Value] = []
         var total = 0
         for version in ["v1", "v2", "v3"] {
@@ -24,6 +23,6 @@ enum TrafficControl {
         ]
         let text = rule.json + "\n---\n" + service.json
         let objects = try ManifestLoader.load(text, file: "dashboard traffic control")
-        return try await cluster.apply(objects, namespace: namespace).lines
+        return try await backend.applyObjects(objects, namespace: namespace).lines
     }
 }

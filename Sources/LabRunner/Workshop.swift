@@ -2,27 +2,29 @@ import Foundation
 import Grading
 import Labs
 import LabStore
-import LocalCluster
 import Logging
 import MeshModel
 
 /// The workshop: students and their namespaces, labs, checks and recorded verdicts.
 public actor Workshop {
-    public let cluster: LocalCluster
+    /// Where the namespaces live (the embedded engine or a cluster), chosen once at start.
+    public let backend: any ClusterBackend
     public let store: any LabStore
     public let labs: [Lab]
     /// Students register themselves with this code (or the instructor adds a roster).
     public let eventCode: String
     let instructorTokenHash: String
+    nonisolated let serviceAccountTokens: ServiceAccountTokens
     let slots = CheckSlots(limit: 8)
     let logger: Logger
 
-    public init(cluster: LocalCluster, store: any LabStore, labs: [Lab], eventCode: String, instructorToken: String, logger: Logger) {
-        self.cluster = cluster
+    public init(backend: any ClusterBackend, store: any LabStore, labs: [Lab], eventCode: String, instructorToken: String, logger: Logger) {
+        self.backend = backend
         self.store = store
         self.labs = labs
         self.eventCode = eventCode
         self.instructorTokenHash = Tokens.hash(instructorToken)
+        self.serviceAccountTokens = ServiceAccountTokens(instructorTokenHash: Tokens.hash(instructorToken))
         self.logger = logger
     }
 
@@ -30,6 +32,11 @@ public actor Workshop {
     public func caller(token: String) async throws -> Caller? {
         let hash = Tokens.hash(token)
         if Tokens.equal(hash, instructorTokenHash) { return .instructor }
+        if let claims = serviceAccountTokens.verify(token) {
+            // A token outlives nothing it was issued in: its namespace must still be there.
+            guard try await backend.namespaceLabels(claims.namespace) != nil else { return nil }
+            return .student(id: "system:serviceaccount:\(claims.namespace):\(claims.serviceAccount)", namespace: claims.namespace)
+        }
         guard let student = try await store.student(tokenHash: hash) else { return nil }
         return .student(id: student.id, namespace: student.namespace)
     }
@@ -53,14 +60,14 @@ public actor Workshop {
             throw WorkshopError.badRequest("'\(name)' cannot be a student name: use 1–64 letters, digits or '-'")
         }
         let nameTaken = try await store.student(name: name) != nil
-        let namespaceTaken = await cluster.namespace(namespace) != nil
+        let namespaceTaken = try await backend.namespaceLabels(namespace) != nil
         if nameTaken || (namespaceTaken && requested == nil) {
             throw WorkshopError.conflict("the name '\(name)' is taken")
         }
         let token = Tokens.generate()
         let student = Student(id: UUID().uuidString.lowercased(), name: name, namespace: namespace, tokenHash: Tokens.hash(token), createdAt: Date())
         try await store.addStudent(student)
-        try await cluster.createNamespace(namespace)
+        try await backend.provision(StudentNamespace(namespace: namespace, studentID: student.id, studentName: name))
         return Registration(student: student, token: token)
     }
 
@@ -68,7 +75,7 @@ public actor Workshop {
     public func removeStudent(name: String) async throws {
         guard let student = try await store.student(name: name) else { throw WorkshopError.notFound("student \(name)") }
         try await store.removeStudent(id: student.id)
-        if await cluster.namespace(student.namespace) != nil { try await cluster.deleteNamespace(student.namespace) }
+        if try await backend.namespaceLabels(student.namespace) != nil { try await backend.removeNamespace(student.namespace) }
     }
 
     /// Gives a student a new token; the old one stops working.
@@ -89,8 +96,8 @@ public actor Workshop {
 
     /// Recreates the namespace of every student that has none (after a restart with a lost state folder).
     public func adoptStudents() async throws {
-        for student in try await store.students() where await cluster.namespace(student.namespace) == nil {
-            try await cluster.createNamespace(student.namespace)
+        for student in try await store.students() where try await backend.namespaceLabels(student.namespace) == nil {
+            try await backend.provision(StudentNamespace(namespace: student.namespace, studentID: student.id, studentName: student.name))
             if let progress = try await store.progress(studentID: student.id).max(by: { $0.startedAt < $1.startedAt }),
                 let lab = lab(progress.labID)
             {
@@ -106,13 +113,12 @@ public actor Workshop {
     public func startLab(_ labID: String, namespace: String, studentID: String?) async throws -> [String] {
         guard let lab = lab(labID) else { throw WorkshopError.notFound("lab \(labID)") }
         for kind in ["VirtualService", "DestinationRule", "Gateway", "ServiceEntry"] {
-            for object in await cluster.objects(kind: kind, namespace: namespace) {
-                try await cluster.delete(kind: kind, name: object.metadata.name, namespace: namespace)
-            }
+            let names = try await backend.objects(ofKind: kind, namespace: namespace).map(\.metadata.name)
+            if !names.isEmpty { try await backend.deleteObjects(names.map { (kind, $0) }, namespace: namespace) }
         }
         try await setInjection(lab.startLabels, namespace: namespace)
         let lines = try await applyFiles(lab.startFiles, namespace: namespace)
-        try await cluster.waitForPods(namespace)
+        try await backend.waitUntilReady(namespace)
         if let studentID { try await store.startLab(studentID: studentID, labID: labID, at: Date()) }
         return lines
     }
@@ -120,11 +126,11 @@ public actor Workshop {
     /// Sets the namespace's `istio-injection` label as `labels` has it, restarting the pods when
     /// that changes whether they get sidecars.
     func setInjection(_ labels: [String: String], namespace: String) async throws {
-        let before = await cluster.namespace(namespace)?.labels["istio-injection"]
+        let before = try await backend.namespaceLabels(namespace)?["istio-injection"]
         let after = labels["istio-injection"]
         guard before != after else { return }
-        try await cluster.label(namespace, set: ["istio-injection": after])
-        try await cluster.restartPods(namespace)
+        try await backend.setLabels(namespace, ["istio-injection": after])
+        try await backend.restartWorkloads(namespace)
     }
 
     /// Applies the reference solution of the step the student is on (the first step whose checks
@@ -138,7 +144,7 @@ public actor Workshop {
         }
         try await setInjection(lab.solutionLabels, namespace: namespace)
         let lines = try await applyFiles(files, namespace: namespace)
-        try await cluster.waitForPods(namespace)
+        try await backend.waitUntilReady(namespace)
         return lines
     }
 
@@ -148,14 +154,14 @@ public actor Workshop {
         for file in files { objects += try ManifestLoader.load(path: file) }
         let labelled = objects.filter { $0.kind == "Namespace" }
         for namespaceObject in labelled {
-            try await cluster.label(namespace, set: namespaceObject.metadata.labels.mapValues { Optional($0) })
+            try await backend.setLabels(namespace, namespaceObject.metadata.labels.mapValues { Optional($0) })
         }
         let rest = objects.filter { $0.kind != "Namespace" }.map { object -> KubeObject in
             var copy = object
             copy.metadata.namespace = nil
             return copy
         }
-        return try await cluster.apply(rest, namespace: namespace).lines
+        return try await backend.applyObjects(rest, namespace: namespace).lines
     }
 
     /// The checks to grade now: the one asked for, else those of the first step the student has
@@ -178,7 +184,7 @@ public actor Workshop {
         guard !checks.isEmpty else { throw WorkshopError.notFound("check \(checkID ?? "") in lab \(labID)") }
         await slots.acquire()
         var verdicts: [Verdict] = []
-        let probe = LocalProbe(cluster: cluster, namespace: namespace)
+        let probe = BackendProbe(backend: backend, namespace: namespace)
         for check in checks {
             verdicts.append(await Grader().grade(check, probe: probe))
         }

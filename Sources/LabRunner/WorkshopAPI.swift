@@ -6,7 +6,6 @@ import Hummingbird
 import HTTPTypes
 import Labs
 import LabStore
-import LocalCluster
 import MeshModel
 
 /// The lab-runner's front door: authentication (instructor or student bearer tokens), rate
@@ -68,12 +67,13 @@ public struct WorkshopAPI: BookinfoHandler {
             return try await resources.respond(rest, request: request, caller: caller)
         } catch let error as WorkshopError {
             return Routed("error", Self.workshopError(error))
-        } catch let error as LocalClusterError {
-            return Routed("error", ResourceAPI.clusterError(error))
         } catch let error as ManifestError {
             return Routed("error", ResourceAPI.status(422, "Invalid", error.description, details: [error.description]))
         } catch let error as LabStoreError {
             return Routed("error", ResourceAPI.status(409, "Conflict", "\(error)"))
+        } catch {
+            if let response = ResourceAPI.backendError(error) { return Routed("error", response) }
+            throw error
         }
     }
 
@@ -153,8 +153,14 @@ public struct WorkshopAPI: BookinfoHandler {
             try await workshop.removeStudent(name: rest[1])
             return Routed("/students/:name", ResourceAPI.status(200, "Success", "student \(rest[1]) removed; their token no longer works"))
         case ("cluster-info", .get):
+            // On a cluster the student gets a kubeconfig of their own ServiceAccount, from the cluster.
+            if case .student(_, let namespace) = caller, let kubeconfig = try await workshop.backend.studentKubeconfig(namespace: namespace) {
+                return Routed("/cluster-info", ResourceAPI.json(["kubeconfig": .string(kubeconfig), "namespace": .string(namespace)]))
+            }
             // What a kubeconfig needs besides the caller's own token (which only the caller knows).
-            guard let address = kubeAddress?.hostPort else { throw WorkshopError.notFound("the Kubernetes API") }
+            guard let address = kubeAddress?.hostPort else {
+                throw WorkshopError.notFound("the runner's own Kubernetes API (the workshop runs on a cluster: use the cluster's kubeconfig)")
+            }
             var info: Value = [
                 "server": .string("https://\(address)"),
                 "certificateAuthorityData": .string(Data(caPEM.utf8).base64EncodedString()),
@@ -203,11 +209,11 @@ public struct WorkshopAPI: BookinfoHandler {
             }
             return Routed("/verdicts", ResourceAPI.json(["items": .array(items)]))
         case ("traffic", 1, .get):
-            let counts = try await workshop.cluster.trafficByVersion(service: "reviews", namespace: namespace)
+            let counts = try await workshop.backend.requestsByVersion(service: "reviews", namespace: namespace)
             return Routed("/traffic", ResourceAPI.json(["reviews": .object(counts.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })]))
         case ("traffic", 2, .put) where rest[1] == "reviews":
             let weights = try await ResourceAPI.bodyValue(request)
-            let lines = try await TrafficControl.apply(weights: weights, namespace: namespace, cluster: workshop.cluster)
+            let lines = try await TrafficControl.apply(weights: weights, namespace: namespace, backend: workshop.backend)
             return Routed("/traffic/reviews", ResourceAPI.json(["lines": .array(lines.map { .string($0) })]))
         default:
             return nil

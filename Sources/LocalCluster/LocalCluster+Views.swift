@@ -34,11 +34,11 @@ extension LocalCluster {
         case "Event":
             return events[namespace] ?? []
         case "Service":
-            var services = objects(kind: "Service", namespace: namespace).map(view)
+            var services = objects(kind: "Service", namespace: namespace).map { view($0) }
             if !services.contains(where: { name($0) == "istio-ingressgateway" }), let gateway = ingressService(namespace) { services.append(gateway) }
             return services
         default:
-            return objects(kind: kind, namespace: namespace).map(view)
+            return objects(kind: kind, namespace: namespace).map { view($0) }
         }
     }
 
@@ -50,14 +50,16 @@ extension LocalCluster {
         object["metadata"]?["name"]?.stringValue ?? ""
     }
 
-    /// ``view(_:)`` for callers outside the engine.
-    public func viewObject(_ object: KubeObject) -> Value {
-        view(object)
+    /// ``view(_:asWritten:)`` for callers outside the engine.
+    public func viewObject(_ object: KubeObject, asWritten: Bool = false) -> Value {
+        view(object, asWritten: asWritten)
     }
 
     /// A stored object with what the engine reports about it (a Deployment's status, a
     /// LoadBalancer Service's address).
-    func view(_ object: KubeObject) -> Value {
+    /// - Parameter asWritten: keep the ports as written (what a patch is computed on), rather than
+    ///   as the engine serves them.
+    func view(_ object: KubeObject, asWritten: Bool = false) -> Value {
         var body = object.body
         switch object.kind {
         case "Deployment":
@@ -68,10 +70,41 @@ extension LocalCluster {
             if spec["clusterIP"] == nil { spec["clusterIP"] = .string(Self.clusterIP(object.metadata.name)) }
             body["spec"] = spec
             body["status"] = ["loadBalancer": [:]]
+            if object.metadata.name == "istio-ingressgateway", !asWritten, let gateway = ingressService(object.metadata.namespace ?? "") {
+                // An applied gateway Service (as the Kubernetes backend creates one) is served by
+                // the namespace's ingress: its HTTP port is the local ingress port at 127.0.0.1.
+                body["status"] = gateway["status"]
+                let ports = spec["ports"]?.arrayValue ?? []
+                body["spec"]?["ports"] = .array(ports.map { port in
+                    guard port["name"] == "http2" || port["port"] == .int(80) else { return port }
+                    var local = port
+                    local["port"] = gateway["spec"]?["ports"]?.arrayValue?.first?["port"] ?? port["port"] ?? .null
+                    local["nodePort"] = local["port"]
+                    return local
+                })
+            }
+        case "ResourceQuota":
+            // The engine enforces no quota; it reports the limits as counted, as the quota
+            // controller does, and what it can count of their use.
+            let hard = body["spec"]?["hard"] ?? [:]
+            body["status"] = ["hard": hard, "used": .object(quotaUse(hard, namespace: object.metadata.namespace ?? ""))]
         default:
             break
         }
         return body
+    }
+
+    /// What the namespace uses of the counted resources a quota limits (pods and object counts).
+    func quotaUse(_ hard: Value, namespace: String) -> [(String, Value)] {
+        (hard.objectMembers ?? []).compactMap { key, _ in
+            switch key {
+            case "pods", "count/pods": (key, .string(String(runtimes[namespace]?.pods.count ?? 0)))
+            case "services", "count/services": (key, .string(String(objects(kind: "Service", namespace: namespace).count)))
+            case "configmaps", "count/configmaps": (key, .string(String(objects(kind: "ConfigMap", namespace: namespace).count)))
+            case "secrets", "count/secrets": (key, .string(String(objects(kind: "Secret", namespace: namespace).count)))
+            default: nil
+            }
+        }
     }
 
     /// A stable made-up cluster address, so `kubectl get svc` looks as it does on a cluster.

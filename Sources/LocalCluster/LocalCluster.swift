@@ -2,6 +2,7 @@ import EnvoyConfig
 import Foundation
 import Logging
 import MeshModel
+import ServiceLifecycle
 
 /// The embedded engine: namespaces of Kubernetes-shaped objects, each run on this machine with
 /// supervised bookinfo processes and one real Envoy (sidecars, kube-proxy and ingress gateway).
@@ -581,7 +582,8 @@ public actor LocalCluster {
     }
 
     func release(_ pod: PodRuntime) {
-        configuration.ports.release(pod.appPort)
+        // A gateway pod's port is the namespace's ingress port, which stays with the namespace.
+        if !pod.gateway { configuration.ports.release(pod.appPort) }
         if let sidecar = pod.sidecar {
             configuration.ports.release(sidecar.outboundPort)
             configuration.ports.release(sidecar.inboundPort)
@@ -593,7 +595,7 @@ public actor LocalCluster {
     func resources(_ namespace: String) -> EnvoyResources {
         let ports = store.namespaces[namespace]?.ports ?? [:]
         let topology = NamespaceTopology(
-            namespace: namespace, pods: (runtimes[namespace]?.pods.values.map(\.endpoint) ?? []).sorted { $0.name < $1.name },
+            namespace: namespace, pods: (runtimes[namespace]?.pods.values.filter { !$0.gateway }.map(\.endpoint) ?? []).sorted { $0.name < $1.name },
             kubeProxyPort: ports["kube-proxy"] ?? 0, ingressPort: ports["ingress"])
         return EnvoyTranslator.translate(snapshot(namespace), topology: topology)
     }
@@ -686,6 +688,15 @@ public actor LocalCluster {
         let suffix = StableHash.randomSuffix()
         let name = "\(deployment.name)-\(hash)-\(suffix)"
         let container = deployment.containers[0]
+        if Self.isInjectedGateway(deployment) {
+            guard let ingress = store.namespaces[namespace]?.ports["ingress"] else { throw LocalClusterError.notFound("namespace \(namespace)") }
+            let pod = PodRuntime(
+                name: name, deployment: deployment.name, templateHash: hash, labels: deployment.podLabels, image: container.image,
+                appPort: ingress, sidecar: nil, process: nil, failure: nil, container: container,
+                serviceAccount: deployment.serviceAccountName, gateway: true)
+            pod.ready = true
+            return pod
+        }
         let appPort = try configuration.ports.allocate()
         let annotation = deployment.podAnnotations["sidecar.istio.io/inject"]
         let wantsSidecar = annotation.map { $0 == "true" } ?? injected
@@ -724,9 +735,17 @@ public actor LocalCluster {
             serviceAccount: deployment.serviceAccountName, logFile: logFile)
     }
 
+    /// Whether a Deployment is an Istio gateway by injection (`inject.istio.io/templates: gateway`
+    /// and the `auto` image), which the namespace's ingress Envoy stands in for.
+    static func isInjectedGateway(_ deployment: DeploymentSpec) -> Bool {
+        let templates = deployment.podAnnotations["inject.istio.io/templates"]?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
+        return templates.contains("gateway") || deployment.containers.first?.image == "auto"
+    }
+
     /// Marks the pod ready once its port answers, and not ready while it is down; each change
     /// updates the endpoints in Envoy.
     func watchReadiness(_ pod: PodRuntime, namespace: String) {
+        guard !pod.gateway else { return }
         Task { [weak self] in
             var wasReady = false
             while let self, await self.isCurrent(pod, namespace: namespace) {
@@ -798,5 +817,16 @@ struct StableHash {
     static func randomSuffix() -> String {
         let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
         return String((0..<5).map { _ in alphabet.randomElement()! })
+    }
+}
+
+/// The engine as a service of the runner's `ServiceGroup`: it runs until the group shuts down
+/// (or is cancelled), then stops every process it started. It stands first in the group, so it
+/// stops last, after the API servers have answered their last requests.
+extension LocalCluster: Service {
+    public func run() async throws {
+        // Graceful shutdown and cancellation end the wait alike; either way the processes stop.
+        try? await gracefulShutdown()
+        await shutdown()
     }
 }

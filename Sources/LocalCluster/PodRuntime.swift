@@ -20,6 +20,9 @@ final class PodRuntime: @unchecked Sendable {
     let process: SupervisedProcess?
     /// Why the pod cannot run (unknown image), shown as its status.
     let failure: String?
+    /// An injected ingress gateway (`inject.istio.io/templates: gateway`): the namespace's own
+    /// ingress Envoy serves it, so the pod has no process and its port is the ingress port.
+    let gateway: Bool
     // Mutated only on the cluster actor.
     var ready = false
     var exitReason: String?
@@ -30,8 +33,9 @@ final class PodRuntime: @unchecked Sendable {
     init(
         name: String, deployment: String, templateHash: String, labels: [String: String], image: String, appPort: Int,
         sidecar: SidecarPorts?, process: SupervisedProcess?, failure: String?, container: DeploymentSpec.Container? = nil,
-        serviceAccount: String? = nil, logFile: String? = nil
+        serviceAccount: String? = nil, logFile: String? = nil, gateway: Bool = false
     ) {
+        self.gateway = gateway
         self.container = container
         self.serviceAccount = serviceAccount
         self.logFile = logFile
@@ -53,6 +57,7 @@ final class PodRuntime: @unchecked Sendable {
     /// The status kubectl would show.
     var phase: String {
         if let failure { return failure }
+        if gateway { return "Running" }
         if process?.pid == nil { return (process?.restarts ?? 0) > 0 ? "CrashLoopBackOff" : "ContainerCreating" }
         return "Running"
     }

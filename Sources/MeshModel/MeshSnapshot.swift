@@ -16,7 +16,7 @@ public struct MeshSnapshot: Sendable, Equatable {
     /// The kinds this project understands, by kind name.
     public static let knownKinds: Set<String> = [
         "Namespace", "Service", "Deployment", "ServiceAccount", "VirtualService", "DestinationRule", "Gateway",
-        "ServiceEntry", "ConfigMap", "Secret",
+        "ServiceEntry", "ConfigMap", "Secret", "ResourceQuota", "LimitRange", "Role", "RoleBinding",
     ]
 
     /// Whether pods started now get a sidecar.

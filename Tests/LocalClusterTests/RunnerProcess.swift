@@ -61,14 +61,17 @@ final class RunnerProcess: @unchecked Sendable {
     let process: Process
     let portRange: String
 
-    /// Starts the runner and waits until its HTTP API and Kubernetes API answer.
-    init(state: String? = nil, portRange: String = "21000-22499") async throws {
+    /// Starts the runner and waits until its HTTP API and (on the embedded engine) its Kubernetes
+    /// API answer.
+    /// - Parameter arguments: more options (`--backend kubernetes --kubeconfig …`); with
+    ///   `--backend kubernetes` the runner serves no Kubernetes API of its own.
+    init(state: String? = nil, portRange: String = "21000-22499", arguments: [String] = []) async throws {
         self.state = state ?? NSTemporaryDirectory() + "meshdojo-runner-\(UUID().uuidString.prefix(8))"
         self.portRange = portRange
         port = try Self.freePort()
         process = Process()
         process.executableURL = URL(fileURLWithPath: MeshFixture.binDirectory + "/lab-runner")
-        process.arguments = ["--port", String(port), "--kube-port", "0", "--state-dir", self.state, "--home", MeshFixture.repoRoot, "--port-range", portRange]
+        process.arguments = ["--port", String(port), "--kube-port", "0", "--state-dir", self.state, "--home", MeshFixture.repoRoot, "--port-range", portRange] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["MESHDOJO_ENVOY"] = try EnvoyLocator.find()
         environment["MESHDOJO_EVENT_CODE"] = "kubectl42"
@@ -84,7 +87,8 @@ final class RunnerProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: self.state + "/kube-port")
         try process.run()
         let deadline = ContinuousClock.now + .seconds(60)
-        while !(FileManager.default.fileExists(atPath: self.state + "/kube-port") && PortAllocator.isListening(port)) {
+        let servesKube = !arguments.contains("kubernetes")
+        while !((!servesKube || FileManager.default.fileExists(atPath: self.state + "/kube-port")) && PortAllocator.isListening(port)) {
             guard process.isRunning, ContinuousClock.now < deadline else {
                 throw RunnerError("the lab-runner did not start: \(try String(contentsOfFile: log, encoding: .utf8).suffix(2000))")
             }

@@ -23,10 +23,10 @@ struct RunnerTests {
         cluster: LocalCluster, store: any LabStore, _ body: @Sendable (_ base: String, _ workshop: Workshop) async throws -> T
     ) async throws -> T {
         let labs = try LabCatalog.load(directory: MeshFixture.repoRoot + "/labs")
-        let workshop = Workshop(cluster: cluster, store: store, labs: labs, eventCode: "class42", instructorToken: instructorToken, logger: Logger(label: "test"))
+        let workshop = Workshop(backend: cluster, store: store, labs: labs, eventCode: "class42", instructorToken: instructorToken, logger: Logger(label: "test"))
         // A tight limit (bursts of 40, then one every 10 s) so the rate test does not depend on timing.
         let kube = KubeServer(cluster: cluster, workshop: workshop, crds: .empty, address: BoundAddress(), limiter: RateLimiter(rate: 0.1, burst: 40))
-        let api = WorkshopAPI(workshop: workshop, resources: ResourceAPI(cluster: cluster), kube: kube, limiter: RateLimiter(rate: 0.1, burst: 40))
+        let api = WorkshopAPI(workshop: workshop, resources: ResourceAPI(backend: cluster), kube: kube, limiter: RateLimiter(rate: 0.1, burst: 40))
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = BookinfoServer.application(
             name: "test-runner", handler: api, metrics: MetricsRegistry(), host: "127.0.0.1", port: 0, logLevel: .critical,

@@ -19,10 +19,29 @@ struct LabRunnerCommand: AsyncParsableCommand {
     @Option(help: "The project folder holding labs/ (env MESHDOJO_HOME; default the current folder).") var home: String?
     @Option(help: "Istio's CRD file, for OpenAPI schemas and printer columns (env MESHDOJO_ISTIO_CRDS).") var istioCRDs: String?
     @Option(help: "Loopback ports for pods and Envoys, LOW-HIGH (env MESHDOJO_PORT_RANGE; default 20000-32000).") var portRange: String?
+    @Option(help: "Where students' namespaces live: local (the embedded engine) or kubernetes (a real cluster with Istio).") var backend: BackendName = .local
+    @Option(help: "kubernetes backend: the kubeconfig file (default: the pod's service account).") var kubeconfig: String?
+    @Option(help: "kubernetes backend: the kubeconfig context (default: its current context).") var context: String?
+    @Option(help: "kubernetes backend: the address of a node, for gateways reached by nodePort (no load balancer).") var nodeAddress: String?
+    @Option(help: "kubernetes backend: the workshop's name, labelled on its namespaces (default meshdojo).") var workshop: String?
+    @Option(help: "kubernetes backend: the API server URL students' kubeconfigs name (default: the runner's own).") var studentAPIServer: String?
+
+    enum BackendName: String, ExpressibleByArgument, CaseIterable {
+        case local, kubernetes
+    }
 
     func validate() throws {
         for (name, value) in [("--port", port), ("--kube-port", kubePort)] {
             if let value, !(0...65535).contains(value) { throw ValidationError("\(name) must be a port number (0-65535), not \(value)") }
+        }
+        if backend == .local {
+            for (name, value) in [("--kubeconfig", kubeconfig), ("--context", context), ("--node-address", nodeAddress), ("--workshop", workshop), ("--student-api-server", studentAPIServer)]
+            where value != nil {
+                throw ValidationError("\(name) is for --backend kubernetes")
+            }
+        }
+        if let workshop, workshop.isEmpty || workshop.count > 63 || !workshop.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) {
+            throw ValidationError("--workshop must be a label value: at most 63 lower-case letters, digits and '-', not \(workshop)")
         }
         if let portRange, LabRunnerApp.Options.parseRange(portRange) == nil {
             throw ValidationError("--port-range must be LOW-HIGH with 1024 < LOW < HIGH <= 65535, not \(portRange)")
@@ -42,6 +61,12 @@ struct LabRunnerCommand: AsyncParsableCommand {
         if let home { options.home = home }
         if let istioCRDs { options.istioCRDs = istioCRDs }
         if let portRange, let range = LabRunnerApp.Options.parseRange(portRange) { options.portRange = range }
+        if backend == .kubernetes {
+            var kubernetes = LabRunnerApp.Options.KubernetesOptions(kubeconfig: kubeconfig, context: context, nodeAddress: nodeAddress)
+            if let workshop { kubernetes.workshop = workshop }
+            kubernetes.studentAPIServer = studentAPIServer
+            options.backend = .kubernetes(kubernetes)
+        }
         try await LabRunnerApp.run(options)
     }
 }

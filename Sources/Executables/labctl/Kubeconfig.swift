@@ -27,6 +27,11 @@ struct Kubeconfig: AsyncParsableCommand {
             throw LabctlError("error: no token: log in first (labctl login --name NAME --event-code CODE), or use --instructor")
         }
         let info = try await client.expectOK(.GET, "/apis/meshdojo.dev/v1/cluster-info")
+        // A workshop on a real cluster hands out the kubeconfig of the student's ServiceAccount.
+        if let kubeconfig = info["kubeconfig"]?.stringValue {
+            print(kubeconfig, terminator: kubeconfig.hasSuffix("\n") ? "" : "\n")
+            return
+        }
         guard let url = info["server"]?.stringValue, let ca = info["certificateAuthorityData"]?.stringValue else {
             throw LabctlError("error: the lab-runner did not say where its Kubernetes API is")
         }

@@ -1,27 +1,28 @@
 import Grading
-import LocalCluster
 import MeshModel
 
-/// What the grader may ask about a namespace, answered by the local engine.
-struct LocalProbe: NamespaceProbe {
-    let cluster: LocalCluster
+/// What the grader may ask about a namespace, answered by whichever backend runs it.
+struct BackendProbe: NamespaceProbe {
+    let backend: any ClusterBackend
     let namespace: String
 
     func ingressURL() async throws -> String {
-        guard let url = await cluster.ingressURL(namespace) else { throw LocalClusterError.notFound("namespace \(namespace)") }
+        guard let url = try await backend.ingressURL(of: namespace) else {
+            throw WorkshopError.notFound("the ingress gateway of namespace \(namespace)")
+        }
         return url
     }
 
     func namespaceLabels() async throws -> [String: String] {
-        await cluster.namespace(namespace)?.labels ?? [:]
+        try await backend.namespaceLabels(namespace) ?? [:]
     }
 
     func pods() async throws -> [(name: String, ready: String)] {
-        await cluster.pods(namespace).map { ($0.name, $0.ready) }
+        try await backend.podReadiness(namespace)
     }
 
     func diagnostics() async throws -> [Diagnostic] {
-        await cluster.analyze(namespace)
+        try await backend.diagnostics(namespace)
     }
 }
 
