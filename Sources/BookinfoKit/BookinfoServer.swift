@@ -97,17 +97,18 @@ extension Response {
 
 /// Starting a bookinfo service: command-line port, listening address, logging, the Hummingbird app.
 public enum BookinfoServer {
-    /// The port from the first command-line argument, or `defaultPort`; prints `usage` and exits
-    /// with status 2 when the argument is missing (and there is no default) or not a port number.
-    public static func port(arguments: [String], usage: String, defaultPort: Int? = nil) -> Int {
+    /// The port from the first command-line argument, or `defaultPort`; nil, with `usage` printed
+    /// to standard error, when the argument is missing (and there is no default) or not a port
+    /// number. The executable decides how to end (status 2).
+    public static func port(arguments: [String], usage: String, defaultPort: Int? = nil) -> Int? {
         guard arguments.count > 1 else {
             if let defaultPort { return defaultPort }
             FileHandle.standardError.write(Data("usage: \(usage)\n".utf8))
-            exit(2)
+            return nil
         }
         guard let port = Int(arguments[1]), (0...65535).contains(port) else {
             FileHandle.standardError.write(Data("usage: \(usage)\n\(arguments[1]): not a port number\n".utf8))
-            exit(2)
+            return nil
         }
         return port
     }

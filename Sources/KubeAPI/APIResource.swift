@@ -65,8 +65,6 @@ public enum APIResources {
         // and shown; the embedded engine enforces neither, and only the instructor writes them).
         APIResource(group: "", versions: ["v1"], plural: "resourcequotas", kind: "ResourceQuota", shortNames: ["quota"]),
         APIResource(group: "", versions: ["v1"], plural: "limitranges", kind: "LimitRange", shortNames: ["limits"]),
-        APIResource(group: "rbac.authorization.k8s.io", versions: ["v1"], plural: "roles", kind: "Role"),
-        APIResource(group: "rbac.authorization.k8s.io", versions: ["v1"], plural: "rolebindings", kind: "RoleBinding"),
         APIResource(group: "", versions: ["v1"], plural: "configmaps", kind: "ConfigMap", shortNames: ["cm"]),
         APIResource(group: "", versions: ["v1"], plural: "secrets", kind: "Secret"),
         APIResource(group: "", versions: ["v1"], plural: "events", kind: "Event", shortNames: ["ev"], verbs: APIResource.readVerbs),
@@ -77,6 +75,8 @@ public enum APIResources {
         // Istio 1.0.6's bookinfo.yaml still writes Deployments as extensions/v1beta1, which
         // Kubernetes stopped serving in 1.16; served here so the 1.0.6 tutorial applies unchanged.
         APIResource(group: "extensions", versions: ["v1beta1"], plural: "deployments", kind: "Deployment", subresources: ["status"]),
+        APIResource(group: "rbac.authorization.k8s.io", versions: ["v1"], plural: "roles", kind: "Role"),
+        APIResource(group: "rbac.authorization.k8s.io", versions: ["v1"], plural: "rolebindings", kind: "RoleBinding"),
         APIResource(group: istioGroup, versions: istioVersions, plural: "gateways", kind: "Gateway", shortNames: ["gw"], categories: ["istio-io", "networking-istio-io"]),
         APIResource(group: istioGroup, versions: istioVersions, plural: "virtualservices", kind: "VirtualService", shortNames: ["vs"], categories: ["istio-io", "networking-istio-io"]),
         APIResource(group: istioGroup, versions: istioVersions, plural: "destinationrules", kind: "DestinationRule", shortNames: ["dr"], categories: ["istio-io", "networking-istio-io"]),

@@ -58,6 +58,8 @@ public enum LabRunnerApp {
             public var workshop = "meshdojo"
             /// The API server URL students reach, when not the one the runner uses (in a pod).
             public var studentAPIServer: String?
+            /// That server's certificate authority (PEM), for the students' kubeconfigs.
+            public var studentCertificateAuthorityPEM: [UInt8]?
             /// How long provisioning waits for a student's pods.
             public var readyTimeout: Duration = .seconds(300)
 
@@ -175,6 +177,7 @@ public enum LabRunnerApp {
         let config = try KubeConfig.resolve(kubeconfig: kubernetes.kubeconfig, context: kubernetes.context)
         var configuration = KubernetesBackend.Configuration(workshop: kubernetes.workshop, nodeAddress: kubernetes.nodeAddress)
         configuration.studentAPIServer = kubernetes.studentAPIServer
+        configuration.studentCertificateAuthorityPEM = kubernetes.studentCertificateAuthorityPEM
         configuration.readyTimeout = kubernetes.readyTimeout
         let backend = KubernetesBackend(client: try KubeClient(config: config, logger: logger), configuration: configuration, logger: logger)
         switch try await backend.gatewayScoping() {

@@ -36,7 +36,8 @@ struct APIShapeTests {
             #expect(Set(names).isSuperset(of: ["vs", "dr", "gw", "se"]))
         }
         let groups = Discovery.groupList()["groups"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
-        #expect(groups == ["apps", "extensions", "networking.istio.io"])
+        #expect(groups == ["apps", "extensions", "rbac.authorization.k8s.io", "networking.istio.io"])
+        #expect(resources.contains { $0["name"] == "serviceaccounts/token" } && resources.contains { $0["name"] == "resourcequotas" })
         #expect(Discovery.resourceList(group: "batch", version: "v1") == nil)
     }
 

@@ -22,9 +22,10 @@ struct LabRunnerCommand: AsyncParsableCommand {
     @Option(help: "Where students' namespaces live: local (the embedded engine) or kubernetes (a real cluster with Istio).") var backend: BackendName = .local
     @Option(help: "kubernetes backend: the kubeconfig file (default: the pod's service account).") var kubeconfig: String?
     @Option(help: "kubernetes backend: the kubeconfig context (default: its current context).") var context: String?
-    @Option(help: "kubernetes backend: the address of a node, for gateways reached by nodePort (no load balancer).") var nodeAddress: String?
-    @Option(help: "kubernetes backend: the workshop's name, labelled on its namespaces (default meshdojo).") var workshop: String?
-    @Option(help: "kubernetes backend: the API server URL students' kubeconfigs name (default: the runner's own).") var studentAPIServer: String?
+    @Option(help: "kubernetes backend: the address of a node, for gateways reached by nodePort (no load balancer; env MESHDOJO_NODE_ADDRESS).") var nodeAddress: String?
+    @Option(help: "kubernetes backend: the workshop's name, labelled on its namespaces (env MESHDOJO_WORKSHOP; default meshdojo).") var workshop: String?
+    @Option(help: "kubernetes backend: the API server URL students' kubeconfigs name (env MESHDOJO_STUDENT_API_SERVER; default: the runner's own).") var studentAPIServer: String?
+    @Option(help: "kubernetes backend: the PEM file of that API server's certificate authority (env MESHDOJO_STUDENT_API_CA).") var studentAPICA: String?
 
     enum BackendName: String, ExpressibleByArgument, CaseIterable {
         case local, kubernetes
@@ -35,7 +36,7 @@ struct LabRunnerCommand: AsyncParsableCommand {
             if let value, !(0...65535).contains(value) { throw ValidationError("\(name) must be a port number (0-65535), not \(value)") }
         }
         if backend == .local {
-            for (name, value) in [("--kubeconfig", kubeconfig), ("--context", context), ("--node-address", nodeAddress), ("--workshop", workshop), ("--student-api-server", studentAPIServer)]
+            for (name, value) in [("--kubeconfig", kubeconfig), ("--context", context), ("--node-address", nodeAddress), ("--workshop", workshop), ("--student-api-server", studentAPIServer), ("--student-api-ca", studentAPICA)]
             where value != nil {
                 throw ValidationError("\(name) is for --backend kubernetes")
             }
@@ -62,9 +63,20 @@ struct LabRunnerCommand: AsyncParsableCommand {
         if let istioCRDs { options.istioCRDs = istioCRDs }
         if let portRange, let range = LabRunnerApp.Options.parseRange(portRange) { options.portRange = range }
         if backend == .kubernetes {
-            var kubernetes = LabRunnerApp.Options.KubernetesOptions(kubeconfig: kubeconfig, context: context, nodeAddress: nodeAddress)
-            if let workshop { kubernetes.workshop = workshop }
-            kubernetes.studentAPIServer = studentAPIServer
+            var kubernetes = LabRunnerApp.Options.KubernetesOptions(
+                kubeconfig: kubeconfig, context: context, nodeAddress: nodeAddress ?? environment.values["MESHDOJO_NODE_ADDRESS"])
+            if let workshop = workshop ?? environment.values["MESHDOJO_WORKSHOP"] { kubernetes.workshop = workshop }
+            kubernetes.studentAPIServer = studentAPIServer ?? environment.values["MESHDOJO_STUDENT_API_SERVER"]
+            if let path = studentAPICA ?? environment.values["MESHDOJO_STUDENT_API_CA"] {
+                do {
+                    kubernetes.studentCertificateAuthorityPEM = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+                } catch {
+                    throw ValidationError("--student-api-ca: cannot read \(path): \(error.localizedDescription)")
+                }
+            }
+            if kubernetes.studentCertificateAuthorityPEM != nil, kubernetes.studentAPIServer == nil {
+                throw ValidationError("--student-api-ca goes with --student-api-server")
+            }
             options.backend = .kubernetes(kubernetes)
         }
         try await LabRunnerApp.run(options)

@@ -1,10 +1,11 @@
+import Foundation
 import BookinfoKit
 import Hummingbird
 import Productpage
 
 let environment = BookinfoEnvironment()
 BookinfoServer.bootstrapLogging(environment)
-let port = BookinfoServer.port(arguments: CommandLine.arguments, usage: "productpage <port>")
+guard let port = BookinfoServer.port(arguments: CommandLine.arguments, usage: "productpage <port>") else { exit(2) }
 let metrics = MetricsRegistry()
 let app = BookinfoServer.application(
     name: "productpage",

@@ -5,7 +5,7 @@ import Ratings
 
 let environment = BookinfoEnvironment()
 BookinfoServer.bootstrapLogging(environment)
-let port = BookinfoServer.port(arguments: CommandLine.arguments, usage: "ratings <port>")
+guard let port = BookinfoServer.port(arguments: CommandLine.arguments, usage: "ratings <port>") else { exit(2) }
 let mode: RatingsMode
 do {
     mode = try RatingsMode.from(environment)
