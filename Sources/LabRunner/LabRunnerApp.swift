@@ -119,7 +119,20 @@ public enum LabRunnerApp {
                 stateDirectory: options.stateDirectory, binDirectory: options.binDirectory, envoyBinary: envoy,
                 ports: PortAllocator(range: options.portRange)),
             logger: logger)
-        try await cluster.restore()
+        // The engine's background jobs run beside everything else and end with its shutdown.
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await cluster.supervisor.run() }
+            try await serveLocal(cluster, options, logger: logger)
+        }
+    }
+
+    static func serveLocal(_ cluster: LocalCluster, _ options: Options, logger: Logger) async throws {
+        do {
+            try await cluster.restore()
+        } catch {
+            await cluster.shutdown()
+            throw error
+        }
         let store: any LabStore
         do {
             store = try await LabStores.open(url: options.storeURL, sqlitePath: options.stateDirectory + "/meshdojo.sqlite", logger: logger)

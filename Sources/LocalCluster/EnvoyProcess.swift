@@ -25,7 +25,7 @@ public actor EnvoyProcess {
     ///   - directory: the namespace's Envoy folder (created).
     ///   - nodeID: the node id Envoy reports.
     ///   - adminSocket: the admin API's Unix socket (in a folder only the runner can read).
-    public init(binary: String, directory: String, nodeID: String, adminSocket: String, initial: EnvoyResources, logger: Logger) throws {
+    public init(binary: String, directory: String, nodeID: String, adminSocket: String, initial: EnvoyResources, supervisor: Supervisor, logger: Logger) throws {
         self.directory = directory
         self.adminSocket = adminSocket
         try? FileManager.default.removeItem(atPath: adminSocket)
@@ -50,7 +50,7 @@ public actor EnvoyProcess {
                 logFile: (directory as NSString).appendingPathComponent("envoy.log"), dieWithParent: true,
                 // Every pod of the namespace depends on its Envoy: come back fast, whatever happened.
                 initialBackoff: .milliseconds(100), maxBackoff: .seconds(1)),
-            logger: logger)
+            supervisor: supervisor, logger: logger)
     }
 
     /// Starts Envoy and waits until its admin API reports version 0 applied.

@@ -47,6 +47,8 @@ public actor LocalCluster {
     var runtimes: [String: NamespaceRuntime] = [:]
     /// Every change, for watches.
     public nonisolated let hub = WatchHub()
+    /// Runs the engine's background jobs (readiness watches, restarts); its owner runs it.
+    public nonisolated let supervisor = Supervisor()
     /// Namespaces being changed, and who waits for each (changes to one namespace are serialised).
     var held: Set<String> = []
     var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
@@ -74,6 +76,7 @@ public actor LocalCluster {
     /// Stops every process of every namespace.
     public func shutdown() async {
         hub.finishAll()
+        defer { supervisor.finish() }
         let all = runtimes.values.map { $0 }
         runtimes = [:]
         await withTaskGroup(of: Void.self) { group in
@@ -258,7 +261,7 @@ public actor LocalCluster {
         let directory = (configuration.stateDirectory as NSString).appendingPathComponent("envoy/\(name)")
         let envoy = try EnvoyProcess(
             binary: configuration.envoyBinary, directory: directory, nodeID: "meshdojo.\(name)", adminSocket: try adminSocket(name),
-            initial: resources(name), logger: logger)
+            initial: resources(name), supervisor: supervisor, logger: logger)
         runtime.envoy = envoy
         try await envoy.start()
     }
@@ -728,7 +731,7 @@ public actor LocalCluster {
                 executable: (configuration.binDirectory as NSString).appendingPathComponent(executable),
                 arguments: [String(appPort)], environment: environment, workingDirectory: podsDirectory,
                 logFile: logFile, dieWithParent: true),
-            logger: logger)
+            supervisor: supervisor, logger: logger)
         return PodRuntime(
             name: name, deployment: deployment.name, templateHash: hash, labels: deployment.podLabels, image: container.image,
             appPort: appPort, sidecar: sidecar, process: process, failure: nil, container: container,
@@ -746,9 +749,9 @@ public actor LocalCluster {
     /// updates the endpoints in Envoy.
     func watchReadiness(_ pod: PodRuntime, namespace: String) {
         guard !pod.gateway else { return }
-        Task { [weak self] in
+        supervisor.spawn { [weak self] in
             var wasReady = false
-            while let self, await self.isCurrent(pod, namespace: namespace) {
+            while !Task.isCancelled, let self, await self.isCurrent(pod, namespace: namespace) {
                 let ready = PortAllocator.isListening(pod.appPort)
                 if ready != wasReady {
                     wasReady = ready
@@ -824,6 +827,8 @@ struct StableHash {
 /// (or is cancelled), then stops every process it started. It stands first in the group, so it
 /// stops last, after the API servers have answered their last requests.
 extension LocalCluster: Service {
+    /// Waits for the group's shutdown, then stops every process. (The ``supervisor`` runs apart,
+    /// from before the engine restores its namespaces, which needs it.)
     public func run() async throws {
         // Graceful shutdown and cancellation end the wait alike; either way the processes stop.
         try? await gracefulShutdown()

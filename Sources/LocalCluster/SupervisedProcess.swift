@@ -56,10 +56,15 @@ public final class SupervisedProcess: Sendable {
     let state = Mutex(State())
     let onEvent: @Sendable (Event) -> Void
     let logger: Logger
+    /// Runs the restarts (after their back-off).
+    let supervisor: Supervisor
 
-    /// - Parameter onEvent: called on every start and exit (from a background thread).
-    public init(spec: Spec, logger: Logger, onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
+    /// - Parameters:
+    ///   - supervisor: runs the restarts after their back-off.
+    ///   - onEvent: called on every start and exit (from a background thread).
+    public init(spec: Spec, supervisor: Supervisor, logger: Logger, onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
         self.spec = spec
+        self.supervisor = supervisor
         state.withLock { $0.backoff = spec.initialBackoff }
         self.logger = logger
         self.onEvent = onEvent
@@ -123,8 +128,9 @@ public final class SupervisedProcess: Sendable {
         logger.warning(
             "process exited; restarting",
             metadata: ["mesh.process": "\(spec.executable)", "mesh.status": "\(finished.terminationStatus)", "mesh.backoff": "\(delay)"])
-        Task.detached { [weak self] in
-            try? await Task.sleep(for: delay)
+        supervisor.spawn { [weak self] in
+            // Cancelled (the engine is stopping): no restart.
+            do { try await Task.sleep(for: delay) } catch { return }
             do { try self?.start() } catch { self?.logger.error("restart failed", metadata: ["mesh.error": "\(error)"]) }
         }
     }

@@ -25,7 +25,8 @@ enum MeshFixture {
         // Below the kernel's ephemeral ports (32768+), which outgoing test connections take at random.
         return try LocalCluster(
             configuration: .init(stateDirectory: state, binDirectory: bin, envoyBinary: try EnvoyLocator.find(), ports: PortAllocator(range: 25000...31999)),
-            logger: logger)
+            logger: logger
+        ).supervised()
     }
 
     static func load(_ relativePath: String) throws -> [KubeObject] {
@@ -106,5 +107,14 @@ enum Browser {
             counts[try await get("\(ingress)/productpage", cookie: cookie).outcome, default: 0] += 1
         }
         return counts
+    }
+}
+
+extension LocalCluster {
+    /// The engine with its background jobs running, as the lab-runner runs them (for the rest of
+    /// the test run, or until its shutdown).
+    nonisolated func supervised() -> LocalCluster {
+        Task { await supervisor.run() }
+        return self
     }
 }

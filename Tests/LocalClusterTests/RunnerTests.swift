@@ -111,7 +111,7 @@ struct RunnerTests {
         let configuration = LocalCluster.Configuration(
             stateDirectory: state, binDirectory: MeshFixture.binDirectory, envoyBinary: try EnvoyLocator.find(),
             ports: PortAllocator(range: 22000...23499))
-        let first = try LocalCluster(configuration: configuration)
+        let first = try LocalCluster(configuration: configuration).supervised()
         let store = try await LabStores.open(url: nil, sqlitePath: state + "/store.sqlite", logger: Logger(label: "test"))
         let student = try await Self.withRunner(cluster: first, store: store) { base, _ in
             let student = try await Self.register(base, "carla")
@@ -125,7 +125,7 @@ struct RunnerTests {
         await store.close()
 
         let second = try LocalCluster(configuration: .init(
-            stateDirectory: state, binDirectory: MeshFixture.binDirectory, envoyBinary: try EnvoyLocator.find(), ports: PortAllocator(range: 23500...24999)))
+            stateDirectory: state, binDirectory: MeshFixture.binDirectory, envoyBinary: try EnvoyLocator.find(), ports: PortAllocator(range: 23500...24999))).supervised()
         try await second.restore()
         let reopened = try await LabStores.open(url: nil, sqlitePath: state + "/store.sqlite", logger: Logger(label: "test"))
         try await Self.withRunner(cluster: second, store: reopened) { base, workshop in
