@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 @testable import KubernetesBackend
 import MeshModel
 import Synchronization
@@ -287,8 +288,18 @@ struct ClientTests {
 
     @Test("an unreachable server is a transport error naming the URL")
     func transportError() async throws {
-        // A port nothing listens on: the stand-in server's, after it stopped.
-        let port = try await withAPIServer({ _ in .json("{}") }) { port, _ in port }
+        // A port nothing listens on and nothing else can take meanwhile: bound here, never listened on.
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(socket >= 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        try #require(bound == 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
+        let port = Int(UInt16(bigEndian: address.sin_port))
         var client = try testClient(port)
         client.timeout = .seconds(2)
         let error = try await #require(throws: KubeClientError.self) {
