@@ -109,7 +109,7 @@ public actor Workshop {
     // MARK: Labs
 
     /// Resets the namespace to the lab's starting state: removes the mesh configuration and
-    /// applies `start/`.
+    /// applies `start/`; the student's progress in the lab begins again at its first step.
     public func startLab(_ labID: String, namespace: String, studentID: String?) async throws -> [String] {
         guard let lab = lab(labID) else { throw WorkshopError.notFound("lab \(labID)") }
         for kind in ["VirtualService", "DestinationRule", "Gateway", "ServiceEntry"] {
@@ -164,12 +164,29 @@ public actor Workshop {
         return try await backend.applyObjects(rest, namespace: namespace).lines
     }
 
-    /// The checks to grade now: the one asked for, else those of the first step the student has
-    /// not passed yet (the step they are on), else — everything passed — those of the last step.
-    func checksToGrade(_ lab: Lab, checkID: String?, studentID: String?) async throws -> [Check] {
+    /// The checks the student has passed since they last started (or reset) the lab: a reset
+    /// begins the lab again from its first step, while every verdict stays on record.
+    func passedChecks(_ lab: Lab, studentID: String) async throws -> Set<String> {
+        let started = try await store.progress(studentID: studentID).first { $0.labID == lab.id }?.startedAt ?? .distantPast
+        let verdicts = try await store.verdicts(studentID: studentID, labID: lab.id)
+        return Set(verdicts.filter { $0.passed && $0.createdAt >= started }.map(\.checkID))
+    }
+
+    /// The checks to grade now: the one asked for, or those of the step asked for (1 is the
+    /// first), else those of the first step the student has not passed yet (the step they are
+    /// on), else — everything passed — those of the last step.
+    func checksToGrade(_ lab: Lab, checkID: String?, step: Int? = nil, studentID: String?) async throws -> [Check] {
         if let checkID { return lab.checks.filter { $0.id == checkID } }
+        if let step {
+            guard lab.steps.indices.contains(step - 1) else {
+                throw WorkshopError.badRequest("lab \(lab.id) has steps 1 to \(lab.steps.count), not \(step)")
+            }
+            let ids = lab.steps[step - 1].checkIDs
+            guard !ids.isEmpty else { throw WorkshopError.badRequest("step \(step) of lab \(lab.id) has nothing to check") }
+            return lab.checks.filter { ids.contains($0.id) }
+        }
         guard let studentID else { return lab.checks }
-        let passed = Set(try await store.verdicts(studentID: studentID, labID: lab.id).filter(\.passed).map(\.checkID))
+        let passed = try await passedChecks(lab, studentID: studentID)
         let steps = lab.steps.filter { !$0.checkIDs.isEmpty }
         let current = steps.first { !$0.checkIDs.allSatisfy(passed.contains) } ?? steps.last
         guard let current else { return lab.checks }
@@ -178,9 +195,9 @@ public actor Workshop {
 
     /// Grades the lab's checks (one, or those of the current step) and records every verdict;
     /// the lab is complete once every check has passed.
-    public func check(_ labID: String, checkID: String?, namespace: String, studentID: String?) async throws -> [Verdict] {
+    public func check(_ labID: String, checkID: String?, step: Int? = nil, namespace: String, studentID: String?) async throws -> [Verdict] {
         guard let lab = lab(labID) else { throw WorkshopError.notFound("lab \(labID)") }
-        let checks = try await checksToGrade(lab, checkID: checkID, studentID: studentID)
+        let checks = try await checksToGrade(lab, checkID: checkID, step: step, studentID: studentID)
         guard !checks.isEmpty else { throw WorkshopError.notFound("check \(checkID ?? "") in lab \(labID)") }
         await slots.acquire()
         var verdicts: [Verdict] = []
@@ -198,7 +215,7 @@ public actor Workshop {
                         summaryEn: verdict.summary.en, summaryJa: verdict.summary.ja, evidence: evidence, requests: verdict.requests,
                         seconds: verdict.seconds, createdAt: Date()))
             }
-            let passed = Set(try await store.verdicts(studentID: studentID, labID: labID).filter(\.passed).map(\.checkID))
+            let passed = try await passedChecks(lab, studentID: studentID)
             if lab.checks.allSatisfy({ passed.contains($0.id) }) {
                 try await store.completeLab(studentID: studentID, labID: labID, at: Date())
             }

@@ -196,7 +196,12 @@ public struct WorkshopAPI: BookinfoHandler {
                 return Routed("/labs/:id/solve", ResourceAPI.json(["lines": .array(lines.map { .string($0) })]))
             case "check":
                 let checkID = request.uri.queryParameters["check"].map(String.init)
-                let verdicts = try await workshop.check(labID, checkID: checkID, namespace: namespace, studentID: student)
+                var step: Int?
+                if let text = request.uri.queryParameters["step"] {
+                    guard let number = Int(String(text)) else { throw WorkshopError.badRequest("step must be a number (1 is the first), not \(text)") }
+                    step = number
+                }
+                let verdicts = try await workshop.check(labID, checkID: checkID, step: step, namespace: namespace, studentID: student)
                 return Routed("/labs/:id/check", ResourceAPI.json(["passed": .bool(verdicts.allSatisfy(\.passed)), "verdicts": .array(verdicts.map(LabJSON.verdict))]))
             default:
                 return nil

@@ -30,7 +30,7 @@ struct KubernetesBackendEndToEndTests {
 
     @Test("a second runner provisions students into the first runner's API, grades them, survives its restart and removes them")
     func endToEnd() async throws {
-        let cluster = try await RunnerProcess(portRange: "20000-20999")
+        let cluster = try await RunnerProcess(portRange: "20000-20499")
         defer { kill(cluster.pid, SIGTERM) }
         let admin = try await cluster.kubeconfig()
         let cache = cluster.state + "/kube-cache"

@@ -105,6 +105,34 @@ struct RunnerTests {
         }
     }
 
+    @Test("a reset begins the lab again at its first step, and a chosen step can be graded")
+    func resetAndStep() async throws {
+        let cluster = try await MeshFixture.cluster.value
+        try await Self.withRunner(cluster: cluster, store: MemoryLabStore()) { base, _ in
+            let student = try await Self.register(base, "eiko")
+            let lab = "\(base)/apis/meshdojo.dev/v1/namespaces/\(student.namespace)/labs/01-request-routing"
+            func graded(_ path: String) async throws -> [String] {
+                let (status, reply) = try await Self.call(.POST, "\(lab)/\(path)", token: student.token)
+                #expect(status == 200, "\(reply)")
+                return reply["verdicts"]?.arrayValue?.compactMap { $0["check"]?.stringValue } ?? []
+            }
+            #expect(try await Self.call(.POST, "\(lab)/start", token: student.token).0 == 200)
+            #expect(try await Self.call(.POST, "\(lab)/solve", token: student.token).0 == 200)
+            #expect(try await graded("check") == ["all-v1"])
+            // Step 1 passed: the step the student is on is the second.
+            #expect(try await graded("check") == ["jason-v2"])
+            #expect(try await graded("check?step=1") == ["all-v1"])
+            #expect(try await Self.call(.POST, "\(lab)/check?step=9", token: student.token).0 == 400)
+            #expect(try await Self.call(.POST, "\(lab)/check?step=two", token: student.token).0 == 400)
+            // A reset starts the lab over: the first step is graded again (and fails: nothing routes to v1).
+            #expect(try await Self.call(.POST, "\(lab)/reset", token: student.token).0 == 200)
+            let (status, reply) = try await Self.call(.POST, "\(lab)/check", token: student.token)
+            #expect(status == 200 && reply["passed"] == .bool(false))
+            #expect(reply["verdicts"]?.arrayValue?.compactMap { $0["check"]?.stringValue } == ["all-v1"])
+            try await cluster.deleteNamespace(student.namespace)
+        }
+    }
+
     @Test("a restarted runner keeps every student, namespace and verdict")
     func restartKeepsProgress() async throws {
         let state = NSTemporaryDirectory() + "meshdojo-restart-\(UUID().uuidString)"

@@ -82,15 +82,21 @@ struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Grade a lab from real traffic; exits 0 only when every check passed.")
     @Argument var id: String
     @Option(help: "Only this check.") var check: String?
+    @Option(help: "The checks of this step (1 is the first) instead of the step you are on.") var step: Int?
     @Flag(help: "Print the verdicts as JSON.") var json = false
     @Option(name: .shortAndLong, help: "The namespace (instructor only).") var namespace: String?
     @Option(help: "en or ja.") var lang = "en"
     @Option(help: "The lab-runner URL.") var server: String?
 
+    func validate() throws {
+        if check != nil, step != nil { throw ValidationError("give --check or --step, not both") }
+        if let step, step < 1 { throw ValidationError("--step counts from 1, not \(step)") }
+    }
+
     func run() async throws {
         let client = RunnerClient(server: server)
         let target = try await myNamespace(client, explicit: namespace)
-        let query = check.map { "?check=\($0)" } ?? ""
+        let query = check.map { "?check=\($0)" } ?? step.map { "?step=\($0)" } ?? ""
         let progress = Task {
             let start = ContinuousClock.now
             while !Task.isCancelled {
@@ -137,7 +143,8 @@ struct Solve: AsyncParsableCommand {
 }
 
 struct Reset: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Reset your namespace to the start of a lab (the last one started by default).")
+    static let configuration = CommandConfiguration(
+        abstract: "Reset your namespace to the start of a lab (the last one started by default); checks begin again at its first step.")
     @Argument var id: String?
     @Option(name: .shortAndLong, help: "The namespace (instructor only).") var namespace: String?
     @Option(help: "The lab-runner URL.") var server: String?

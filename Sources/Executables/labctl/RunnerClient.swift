@@ -14,7 +14,8 @@ struct RunnerClient {
     ///   - token: `--token`, else `LAB_RUNNER_TOKEN`, else the saved login's token.
     init(server: String?, token: String? = nil) {
         let saved = LabctlConfig.load()
-        let environment = ProcessInfo.processInfo.environment
+        // A variable set to nothing counts as unset.
+        let environment = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
         base = (server ?? environment["LAB_RUNNER_URL"] ?? saved?.server ?? "http://127.0.0.1:8080")
             .trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         self.token = token ?? environment["LAB_RUNNER_TOKEN"] ?? saved?.token
@@ -87,7 +88,9 @@ struct LabctlConfig: Codable {
     var lab: String?
 
     static var path: String {
-        ProcessInfo.processInfo.environment["MESHDOJO_CONFIG"] ?? (NSHomeDirectory() + "/.meshdojo/config.json")
+        // `$HOME` as the user's shell has it (NSHomeDirectory() reads the password database on Linux).
+        ProcessInfo.processInfo.environment["MESHDOJO_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? ((ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()) + "/.meshdojo/config.json")
     }
 
     static func load() -> LabctlConfig? {

@@ -57,22 +57,35 @@ struct Up: AsyncParsableCommand {
         let seconds = (ContinuousClock.now - started).components
         print("bookinfo is up in \(seconds.seconds).\(String(format: "%02d", Int(seconds.attoseconds / 10_000_000_000_000_000))) s")
         // One demo student who owns namespace default; labctl acts as them from now on.
-        var demoToken = LabctlConfig.load().flatMap { $0.server == client.base ? $0.token : nil }
-        if let token = demoToken, (try? await RunnerClient(server: client.base, token: token).expectOK(.GET, "/apis/meshdojo.dev/v1/whoami"))?["namespace"] != "default" {
-            demoToken = nil
-        }
-        if demoToken == nil {
-            let body = Value.object([("names", .array(["demo"])), ("namespace", "default")])
-            let reply = try await client.send(.POST, "/apis/meshdojo.dev/v1/students", body: body.json)
-            demoToken = reply.body["items"]?.arrayValue?.first?["token"]?.stringValue
-        }
-        if let demoToken { try LabctlConfig(server: client.base, token: demoToken).save() }
+        let demoToken = try await demoLogin(client)
+        try LabctlConfig(server: client.base, token: demoToken).save()
         let eventCode = (try? String(contentsOfFile: stateDirectory(home) + "/event-code", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
         print("productpage:          \(url)")
         print("learner dashboard:    \(client.base)/dashboard/#token=\(demoToken ?? "")")
         print("instructor dashboard: \(client.base)/dashboard/#token=\(instructorToken)")
         print("event code for students (labctl login --name NAME --event-code CODE): \(eventCode)")
         print("labctl now acts as the demo student (namespace default): labctl lab list, labctl lab start 00-getting-started, labctl check 00-getting-started")
+    }
+
+    /// The demo student's token: the saved login when it is the demo student's on this runner;
+    /// else a new demo student, or — the runner knows them already — a new token for them.
+    func demoLogin(_ instructor: RunnerClient) async throws -> String {
+        if let saved = LabctlConfig.load() {
+            if saved.server != instructor.base {
+                print("note: the saved login was for \(saved.server); labctl now logs in to \(instructor.base) as the demo student")
+            } else if let whoami = try? await RunnerClient(server: instructor.base, token: saved.token).send(.GET, "/apis/meshdojo.dev/v1/whoami"),
+                whoami.status == 200, whoami.body["namespace"] == "default"
+            {
+                return saved.token
+            }
+        }
+        let body = Value.object([("names", .array(["demo"])), ("namespace", "default")])
+        let added = try await instructor.send(.POST, "/apis/meshdojo.dev/v1/students", body: body.json)
+        if added.status == 201, let token = added.body["items"]?.arrayValue?.first?["token"]?.stringValue { return token }
+        guard added.status == 409 else { throw LabctlError(RunnerClient.message(added)) }
+        let rotated = try await instructor.expectOK(.POST, "/apis/meshdojo.dev/v1/students/demo/token")
+        guard let token = rotated["token"]?.stringValue else { throw LabctlError("error: the lab-runner issued no token for the demo student") }
+        return token
     }
 
     func stateDirectory(_ home: String) -> String {
@@ -114,9 +127,16 @@ struct Down: AsyncParsableCommand {
             print("the lab-runner is not running")
             return
         }
-        _ = try await client.send(.POST, "/apis/meshdojo.dev/v1/shutdown")
+        let reply = try await client.send(.POST, "/apis/meshdojo.dev/v1/shutdown")
+        guard (200..<300).contains(reply.status) else {
+            throw LabctlError(
+                RunnerClient.message(reply) + (token == nil ? " (no instructor token in \(state); give --state-dir)" : "") + "; the lab-runner keeps running")
+        }
         let deadline = ContinuousClock.now + .seconds(30)
-        while await client.isHealthy(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        while await client.isHealthy() {
+            guard ContinuousClock.now < deadline else { throw LabctlError("error: the lab-runner was asked to stop but still answers after 30 s") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
         print("lab-runner stopped")
     }
 }
