@@ -78,6 +78,17 @@ public actor Workshop {
         if try await backend.namespaceLabels(student.namespace) != nil { try await backend.removeNamespace(student.namespace) }
     }
 
+    /// Removes every student (the end of the workshop): their tokens stop working, their
+    /// namespaces go. Returns the names removed.
+    public func removeAllStudents() async throws -> [String] {
+        var removed: [String] = []
+        for student in try await store.students() {
+            try await removeStudent(name: student.name)
+            removed.append(student.name)
+        }
+        return removed
+    }
+
     /// Gives a student a new token; the old one stops working.
     public func rotateToken(name: String) async throws -> Registration {
         guard let student = try await store.student(name: name) else { throw WorkshopError.notFound("student \(name)") }

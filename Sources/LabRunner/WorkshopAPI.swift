@@ -148,6 +148,10 @@ public struct WorkshopAPI: BookinfoHandler {
                 added.append(Self.registrationValue(try await workshop.register(name: name, namespace: namespace)))
             }
             return Routed("/students", ResourceAPI.json(["items": .array(added)], status: .created))
+        case ("students", .delete) where rest.count == 1:
+            guard caller == .instructor else { throw WorkshopError.forbidden("only the instructor ends the workshop") }
+            let removed = try await workshop.removeAllStudents()
+            return Routed("/students", ResourceAPI.json(["removed": .array(removed.map { .string($0) })]))
         case ("students", .delete) where rest.count == 2:
             guard caller == .instructor else { throw WorkshopError.forbidden("only the instructor removes students") }
             try await workshop.removeStudent(name: rest[1])

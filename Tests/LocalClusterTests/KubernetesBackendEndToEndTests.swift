@@ -99,11 +99,20 @@ struct KubernetesBackendEndToEndTests {
         let again = try await Self.post("\(runner.base)/apis/meshdojo.dev/v1/namespaces/\(namespace)/labs/01-request-routing/check?check=all-v1", token: token)
         #expect(again.0 == 200 && again.1["passed"] == .bool(true), "\(again.1)")
 
-        // Removing the student deletes their namespace (and waits for it).
+        // Removing the student deletes their namespace (and waits for it); so does ending the workshop.
         let (removed, reply) = try await RunnerTests.call(.DELETE, "\(runner.base)/apis/meshdojo.dev/v1/students/dana", token: instructor)
         #expect(removed == 200, "\(reply)")
         let gone = try await Self.kubectl(admin, ["get", "namespace", namespace], cache: cache)
         #expect(gone.status != 0 && gone.all.contains("NotFound"), "\(gone)")
+        for name in ["emi", "fumi"] {
+            let (added, _) = try await RunnerTests.call(
+                .POST, "\(runner.base)/apis/meshdojo.dev/v1/register", token: nil, body: #"{"name":"\#(name)","eventCode":"kubectl42"}"#)
+            #expect(added == 201)
+        }
+        let (ended, endReply) = try await RunnerTests.call(.DELETE, "\(runner.base)/apis/meshdojo.dev/v1/students", token: instructor)
+        #expect(ended == 200 && endReply["removed"]?.arrayValue?.count == 2, "\(endReply)")
+        let left = try await Self.kubectl(admin, ["get", "namespaces", "-l", "meshdojo.dev/workshop=e2e", "-o", "name"], cache: cache)
+        #expect(left.status == 0 && left.output.isEmpty, "\(left)")
         await runner.stop()
         await cluster.stop()
     }
