@@ -58,7 +58,10 @@ public struct ResourceAPI: Sendable {
                 return Routed("forbidden", Self.status(403, "Forbidden", problem))
             }
             let result = try await backend.applyObjects(objects, namespace: namespace)
-            return Routed("/apply", Self.json(["lines": .array(result.lines.map { .string($0) }), "warnings": Self.diagnostics(result.warnings)]))
+            let warnings = Self.warnings(result.warnings, about: objects)
+            var response = Self.json(["lines": .array(result.lines.map { .string($0) }), "warnings": Self.diagnostics(warnings)])
+            KubeServer.addWarnings(warnings.map { ($0.object.map { "\($0): " } ?? "") + $0.message }, to: &response)
+            return Routed("/apply", response)
         case ("delete", .post):
             let objects = try await bodyObjects(request)
             if let problem = Admission.problem(objects: objects, namespace: namespace, caller: caller) {
@@ -78,6 +81,20 @@ public struct ResourceAPI: Sendable {
             return Routed("/ingress", Self.json(["url": .string(url)]))
         default:
             return Routed("/meshdojo", Self.status(404, "NotFound", "the server could not find the requested resource"))
+        }
+    }
+
+    /// What an apply warns about, as kubectl's server-side warnings do: the findings about the
+    /// objects just applied (a VirtualService whose subsets no DestinationRule defines yet, …),
+    /// once each; not the namespace's other findings, informational notes, or subsets that
+    /// select nothing (Istio's own sample defines several).
+    static func warnings(_ findings: [Diagnostic], about objects: [KubeObject]) -> [Diagnostic] {
+        let applied = Set(objects.map(\.reference))
+        var seen: Set<String> = []
+        return findings.filter { finding in
+            guard let object = finding.object, applied.contains(object) || applied.contains(where: { object.hasPrefix($0 + ".") }) else { return false }
+            guard finding.severity != .info, finding.code != Analysis.Code.subsetSelectsNothing else { return false }
+            return seen.insert("\(finding.code) \(object) \(finding.message)").inserted
         }
     }
 

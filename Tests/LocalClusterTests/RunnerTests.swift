@@ -133,6 +133,34 @@ struct RunnerTests {
         }
     }
 
+    @Test("an apply warns at once about what the applied objects cause, in the body and as Warning headers")
+    func applyWarnings() async throws {
+        let cluster = try await MeshFixture.cluster.value
+        try await Self.withRunner(cluster: cluster, store: MemoryLabStore()) { base, _ in
+            let student = try await Self.register(base, "gen")
+            #expect(try await Self.call(.POST, "\(base)/apis/meshdojo.dev/v1/namespaces/\(student.namespace)/labs/01-request-routing/start", token: student.token).0 == 200)
+            func apply(_ file: String) async throws -> (headers: [String], warnings: [Value]) {
+                var request = HTTPClientRequest(url: "\(base)/apis/meshdojo.dev/v1/namespaces/\(student.namespace)/apply")
+                request.method = .POST
+                request.headers.add(name: "authorization", value: "Bearer \(student.token)")
+                request.body = .bytes(ByteBuffer(string: try String(contentsOfFile: MeshFixture.repoRoot + "/bookinfo/networking/" + file, encoding: .utf8)))
+                let response = try await Browser.client.execute(request, timeout: .seconds(60))
+                let body = try ManifestLoader.documents(String(buffer: try await response.body.collect(upTo: 1 << 20)), file: "reply").first
+                #expect(response.status == .ok, "\(String(describing: body))")
+                return (response.headers["Warning"], body?["warnings"]?.arrayValue ?? [])
+            }
+            // VirtualServices naming subsets before any DestinationRule defines them: said at once.
+            let early = try await apply("virtual-service-all-v1.yaml")
+            #expect(!early.warnings.isEmpty && early.warnings.count == early.headers.count, "\(early)")
+            #expect(early.warnings.allSatisfy { $0["object"]?.stringValue?.hasPrefix("VirtualService/") == true }, "\(early.warnings)")
+            #expect(early.headers.allSatisfy { $0.hasPrefix("299 - \"VirtualService/") }, "\(early.headers)")
+            // The DestinationRules fix it; Istio's unused sample subsets are not warned about.
+            let fixed = try await apply("destination-rule-all.yaml")
+            #expect(fixed.warnings.isEmpty && fixed.headers.isEmpty, "\(fixed)")
+            try await cluster.deleteNamespace(student.namespace)
+        }
+    }
+
     @Test("a restarted runner keeps every student, namespace and verdict")
     func restartKeepsProgress() async throws {
         let state = NSTemporaryDirectory() + "meshdojo-restart-\(UUID().uuidString)"

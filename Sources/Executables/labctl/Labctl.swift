@@ -53,7 +53,11 @@ struct Apply: AsyncParsableCommand {
     func run() async throws {
         let reply = try await common.client.expectOK(.POST, "/apis/meshdojo.dev/v1/namespaces/\(common.namespace)/apply", body: try filesBody(filename))
         for line in reply["lines"]?.arrayValue ?? [] { print(line.stringValue ?? "") }
-        for warning in reply["warnings"]?.arrayValue ?? [] { FileHandle.standardError.write(Data("\(warning["text"]?.stringValue ?? "")\n".utf8)) }
+        // As kubectl prints the server's warnings.
+        for warning in reply["warnings"]?.arrayValue ?? [] {
+            let object = warning["object"]?.stringValue.map { "\($0): " } ?? ""
+            FileHandle.standardError.write(Data("Warning: \(object)\(warning["message"]?.stringValue ?? "")\n".utf8))
+        }
     }
 }
 
