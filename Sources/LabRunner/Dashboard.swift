@@ -31,6 +31,10 @@ enum Dashboard {
     table{border-collapse:collapse;background:#fff}
     th,td{border:1px solid #cbd5e1;padding:.3rem .5rem;font-size:.85rem;text-align:center}
     td.pass{background:#bbf7d0}td.fail{background:#fecaca}td.none{color:#94a3b8}
+    tr.stuck td{background:#fef3c7}tr.stuck td.pass{background:#bbf7d0}tr.stuck td.fail{background:#fecaca}
+    td.why{text-align:left;max-width:22rem;font-size:.8rem}
+    blockquote{border-left:4px solid #93c5fd;margin:.5rem 0;padding:.2rem .8rem;background:#eff6ff}
+    .step.current{border-left:6px solid #2563eb;padding-left:.6rem}.step .here{color:#2563eb;font-weight:bold}
     .cols{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:1rem}
     pre{white-space:pre-wrap}
     .card{background:#fff;border:1px solid #e2e8f0;border-radius:.5rem;padding:1rem;margin-bottom:1rem}
@@ -52,7 +56,7 @@ enum Dashboard {
     </div>
     <div id="instructor" hidden>
       <div class="card"><h2 data-en="Class progress" data-ja="クラスの進捗"></h2><div id="grid"></div>
-      <p class="muted" data-en="Green: the check passed on its latest run. Red: it failed. Refreshes every 3 s." data-ja="緑: 最新の実行でチェックに合格。赤: 不合格。3 秒ごとに更新します。"></p></div>
+      <p class="muted" data-en="Green: the check passed on its latest run. Red: it failed. Yellow rows: on the same step for longer than the stuck threshold. Refreshes every 3 s." data-ja="緑: 最新の実行でチェックに合格。赤: 不合格。黄色の行: 同じステップにしきい値より長くとどまっている受講者。3 秒ごとに更新します。"></p></div>
     </div>
     <div id="learner" hidden>
       <div class="cols">
@@ -86,6 +90,10 @@ enum Dashboard {
         if(line.trim().startsWith('```')){flush();if(code!==null){out.push('<pre>'+esc(code)+'</pre>');code=null}else code='';continue}
         if(code!==null){code+=line.replace(/^ {0,3}/,'')+'\n';continue}
         const inline=s=>esc(s).replace(/`([^`]+)`/g,'<code>$1</code>').replace(/\*\*([^*]+)\*\*/g,'<b>$1</b>');
+        const quote=line.match(/^\s*> ?(.*)/);
+        if(quote){flush();if(list){out.push('</ul>');list=false}
+          if(out.length&&out[out.length-1].endsWith('</blockquote>'))out[out.length-1]=out[out.length-1].replace(/<\/blockquote>$/,' '+inline(quote[1])+'</blockquote>');
+          else out.push('<blockquote>'+inline(quote[1])+'</blockquote>');continue}
         const numbered=line.match(/^\s*\d+\. (.*)/);
         if(numbered){flush();if(list){out.push('</ul>');list=false}para.push(inline(line.trim()));continue}
         if(/^\s*[-*] /.test(line)){flush();if(!list){out.push('<ul>');list=true}out.push('<li>'+inline(line.replace(/^\s*[-*] /,''))+'</li>');continue}
@@ -101,6 +109,8 @@ enum Dashboard {
       const j=await r.json().catch(()=>({}));if(!r.ok)throw new Error(j.message||('HTTP '+r.status));return j;
     }
     async function boot(){
+      const l=location.hash.match(/lang=(en|ja)/);if(l){state.lang=l[1];localStorage.setItem('lang',l[1])}
+      $('lang').textContent=state.lang==='en'?'日本語':'English';
       const m=location.hash.match(/token=([0-9a-f]+)/);if(m){localStorage.setItem('token',m[1]);history.replaceState(null,'',location.pathname)}
       state.token=localStorage.getItem('token');t();
       if(!state.token){$('login').hidden=false;return}
@@ -112,10 +122,14 @@ enum Dashboard {
     }
     async function grid(){
       const g=await api('GET','/apis/meshdojo.dev/v1/grid');
-      let h='<table><tr><th>student</th><th>namespace</th>';
+      const ja=state.lang==='ja',mins=n=>Math.floor(n/60)+':'+String(n%60).padStart(2,'0');
+      let h='<table><tr><th>'+(ja?'受講者':'student')+'</th><th>'+(ja?'名前空間':'namespace')+'</th><th>'+(ja?'ラボ':'lab')+'</th><th>'+(ja?'ステップ':'step')+'</th><th>'+(ja?'経過':'on it')+'</th><th>'+(ja?'直近の不合格の理由':'why the last check failed')+'</th>';
       for(const lab of g.labs)for(const c of lab.checks)h+='<th title="'+esc(lab.id)+'">'+esc(lab.id.slice(0,2))+'<br>'+esc(c)+'</th>';
       h+='</tr>';
-      for(const s of g.students){h+='<tr><td>'+esc(s.name)+'</td><td>'+esc(s.namespace)+'</td>';
+      for(const s of g.students){
+        const step=s.step?s.step.number+'/'+s.step.of+' '+s.step[state.lang]:'';
+        h+='<tr class="'+(s.stuck?'stuck':'')+'"><td>'+(s.stuck?'⚠ ':'')+esc(s.name)+'</td><td>'+esc(s.namespace)+'</td><td>'+esc(s.lab||'')+'</td><td>'+esc(step)+'</td>'+
+          '<td>'+(s.onStepSeconds===undefined?'':mins(s.onStepSeconds))+'</td><td class="why">'+(s.lastFailure?esc(s.lastFailure.check+': '+s.lastFailure[state.lang]):'')+'</td>';
         for(const lab of g.labs)for(const c of lab.checks){const v=s.checks[lab.id+'/'+c];
           h+=v?'<td class="'+(v.passed?'pass':'fail')+'" title="'+esc(v.summary)+'">'+(v.passed?'✔':'✘')+'</td>':'<td class="none">·</td>'}
         h+='</tr>'}
@@ -124,13 +138,17 @@ enum Dashboard {
     async function learner(){
       $('learner').hidden=false;
       $('labs').innerHTML=state.labs.map(l=>'<option value="'+esc(l.id)+'">'+esc(l.title[state.lang])+'</option>').join('');
+      if(state.who.lab)$('labs').value=state.who.lab;
       $('labs').onchange=steps;await steps();
       $('weights').innerHTML=['v1','v2','v3'].map(v=>v+' <input type="number" min="0" max="100" step="10" id="w-'+v+'" value="'+(v==='v1'?100:0)+'" style="width:4rem"> ').join('');
       setInterval(traffic,1000);traffic();
     }
     async function steps(){
       const lab=await api('GET','/apis/meshdojo.dev/v1/labs/'+$('labs').value);
-      $('steps').innerHTML=lab.steps.map(s=>(s.page[state.lang].trim().startsWith('#')?'':'<h3>'+esc(s.title[state.lang])+'</h3>')+md(s.page[state.lang])).join('<hr>');
+      // The learner's own step is marked, in the lab they are on.
+      const here=lab.id===state.who.lab?state.who.step:null;
+      $('steps').innerHTML=lab.steps.map((s,i)=>'<div class="step'+(i+1===here?' current':'')+'">'+(i+1===here?'<p class="here">'+(state.lang==='ja'?'▶ いまのステップ':'▶ You are here')+'</p>':'')+
+        (s.page[state.lang].trim().startsWith('#')?'':'<h3>'+esc(s.title[state.lang])+'</h3>')+md(s.page[state.lang])+'</div>').join('<hr>');
     }
     async function run(action){
       $('verdicts').innerHTML='<div class="card muted">…</div>';
@@ -140,6 +158,8 @@ enum Dashboard {
           '<p>'+esc(v.summary[state.lang])+'</p>'+(v.causes.length?'<ul>'+v.causes.map(c=>'<li>'+esc(c)+'</li>').join('')+'</ul>':'')+
           '<p class="muted">'+esc(v.evidence.join(' · '))+'</p></div>').join('');
       }catch(e){$('verdicts').innerHTML='<div class="card verdict fail">'+esc(e.message)+'</div>'}
+      finally{ // the step the learner is on may have moved
+        try{state.who=await api('GET','/apis/meshdojo.dev/v1/whoami');await steps()}catch(e){}}
     }
     async function traffic(){
       try{const r=(await api('GET','/apis/meshdojo.dev/v1/namespaces/'+state.ns+'/traffic')).reviews;

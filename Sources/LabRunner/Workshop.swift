@@ -16,9 +16,12 @@ public actor Workshop {
     let instructorTokenHash: String
     nonisolated let serviceAccountTokens: ServiceAccountTokens
     let slots = CheckSlots(limit: 8)
+    /// How long a student may stay on one step before the class grid shows them as stuck.
+    public let stuckAfter: TimeInterval
     let logger: Logger
 
-    public init(backend: any ClusterBackend, store: any LabStore, labs: [Lab], eventCode: String, instructorToken: String, logger: Logger) {
+    public init(backend: any ClusterBackend, store: any LabStore, labs: [Lab], eventCode: String, instructorToken: String, stuckAfter: TimeInterval = 15 * 60, logger: Logger) {
+        self.stuckAfter = stuckAfter
         self.backend = backend
         self.store = store
         self.labs = labs
@@ -196,12 +199,46 @@ public actor Workshop {
             guard !ids.isEmpty else { throw WorkshopError.badRequest("step \(step) of lab \(lab.id) has nothing to check") }
             return lab.checks.filter { ids.contains($0.id) }
         }
-        guard let studentID else { return lab.checks }
-        let passed = try await passedChecks(lab, studentID: studentID)
-        let steps = lab.steps.filter { !$0.checkIDs.isEmpty }
-        let current = steps.first { !$0.checkIDs.allSatisfy(passed.contains) } ?? steps.last
-        guard let current else { return lab.checks }
+        guard let studentID, let index = try await currentStep(lab, studentID: studentID) else { return lab.checks }
+        let current = lab.steps[index]
         return lab.checks.filter { current.checkIDs.contains($0.id) }
+    }
+
+    /// The step the student is on (an index into `lab.steps`): the first step with checks they
+    /// have not all passed since starting the lab; the last graded step once all have passed.
+    func currentStep(_ lab: Lab, studentID: String) async throws -> Int? {
+        let passed = try await passedChecks(lab, studentID: studentID)
+        let graded = lab.steps.indices.filter { !lab.steps[$0].checkIDs.isEmpty }
+        return graded.first { !lab.steps[$0].checkIDs.allSatisfy(passed.contains) } ?? graded.last
+    }
+
+    /// Where a student stands: the lab they started last, the step they are on, since when, and
+    /// why their latest check of it failed.
+    public struct Standing: Sendable {
+        public var lab: Lab
+        /// An index into `lab.steps`.
+        public var step: Int?
+        /// Since the lab started, or since the student's latest passed check in it.
+        public var onStepSince: Date
+        public var completed: Bool
+        /// The latest failed verdict since the lab started, if it is newer than any pass.
+        public var lastFailure: VerdictRecord?
+        /// On the step longer than ``Workshop/stuckAfter`` without completing the lab.
+        public var stuck: Bool
+    }
+
+    public func standing(studentID: String, now: Date = Date()) async throws -> Standing? {
+        guard let progress = try await store.progress(studentID: studentID).max(by: { $0.startedAt < $1.startedAt }),
+              let lab = lab(progress.labID)
+        else { return nil }
+        let verdicts = try await store.verdicts(studentID: studentID, labID: lab.id).filter { $0.createdAt >= progress.startedAt }
+        let lastPass = verdicts.filter(\.passed).map(\.createdAt).max()
+        let since = max(progress.startedAt, lastPass ?? progress.startedAt)
+        let failure = verdicts.filter { !$0.passed && $0.createdAt >= since }.max { $0.createdAt < $1.createdAt }
+        let completed = progress.completedAt != nil
+        return Standing(
+            lab: lab, step: try await currentStep(lab, studentID: studentID), onStepSince: since, completed: completed, lastFailure: failure,
+            stuck: !completed && now.timeIntervalSince(since) > stuckAfter)
     }
 
     /// Grades the lab's checks (one, or those of the current step) and records every verdict;

@@ -123,7 +123,13 @@ public struct WorkshopAPI: BookinfoHandler {
             case .instructor: return Routed("/whoami", ResourceAPI.json(["role": "instructor"]))
             case .student(let id, let namespace):
                 let student = try await workshop.store.student(id: id)
-                return Routed("/whoami", ResourceAPI.json(["role": "student", "name": .string(student?.name ?? ""), "namespace": .string(namespace)]))
+                var reply: Value = ["role": "student", "name": .string(student?.name ?? ""), "namespace": .string(namespace)]
+                // The lab and step the learner is on, for the dashboard to open at.
+                if student != nil, let standing = try await workshop.standing(studentID: id) {
+                    reply["lab"] = .string(standing.lab.id)
+                    if let step = standing.step { reply["step"] = .int(step + 1) }
+                }
+                return Routed("/whoami", ResourceAPI.json(reply))
             }
         case ("labs", .get):
             if rest.count == 2 {
@@ -240,16 +246,34 @@ public struct WorkshopAPI: BookinfoHandler {
             for record in latest where record.studentID == student.id {
                 cells.append(("\(record.labID)/\(record.checkID)", ["passed": .bool(record.passed), "summary": .string(record.summaryEn), "at": .string(ISO8601DateFormatter().string(from: record.createdAt))]))
             }
-            let current = progress.filter { $0.studentID == student.id }.max { $0.startedAt < $1.startedAt }
-            rows.append([
-                "name": .string(student.name), "namespace": .string(student.namespace), "lab": current.map { .string($0.labID) } ?? .null,
+            var row: Value = [
+                "name": .string(student.name), "namespace": .string(student.namespace), "lab": .null,
                 "completed": .array(progress.filter { $0.studentID == student.id && $0.completedAt != nil }.map { .string($0.labID) }),
                 "checks": .object(cells),
-            ])
+            ]
+            if let standing = try await workshop.standing(studentID: student.id) {
+                row["lab"] = .string(standing.lab.id)
+                if let step = standing.step {
+                    let title = standing.lab.steps[step].title
+                    row["step"] = ["number": .int(step + 1), "of": .int(standing.lab.steps.count), "en": .string(title.en), "ja": .string(title.ja)]
+                }
+                row["onStepSeconds"] = .int(max(0, Int(Date().timeIntervalSince(standing.onStepSince))))
+                row["stuck"] = .bool(standing.stuck)
+                if let failure = standing.lastFailure {
+                    // The verdict's first cause, else its summary: one line saying why. (The
+                    // evidence is the runner's own JSON; should it not parse, the summary says it.)
+                    let causes = (try? ManifestLoader.documents(failure.evidence, file: "verdict").first?["causes"]?.arrayValue) ?? nil
+                    let cause = causes?.first?.stringValue
+                    row["lastFailure"] = [
+                        "check": .string(failure.checkID), "en": .string(cause ?? failure.summaryEn), "ja": .string(cause ?? failure.summaryJa),
+                    ]
+                }
+            }
+            rows.append(row)
         }
         return [
             "labs": .array(labs.map { lab in ["id": .string(lab.id), "title": .string(lab.title.en), "checks": .array(lab.checks.map { .string($0.id) })] }),
-            "students": .array(rows),
+            "students": .array(rows), "stuckAfterSeconds": .int(Int(workshop.stuckAfter)),
         ]
     }
 }

@@ -20,10 +20,13 @@ struct RunnerTests {
 
     /// Runs the workshop API on 127.0.0.1:0 over `cluster` and `store`.
     static func withRunner<T: Sendable>(
-        cluster: LocalCluster, store: any LabStore, _ body: @Sendable (_ base: String, _ workshop: Workshop) async throws -> T
+        cluster: LocalCluster, store: any LabStore, stuckAfter: TimeInterval = 15 * 60,
+        _ body: @Sendable (_ base: String, _ workshop: Workshop) async throws -> T
     ) async throws -> T {
         let labs = try LabCatalog.load(directory: MeshFixture.repoRoot + "/labs")
-        let workshop = Workshop(backend: cluster, store: store, labs: labs, eventCode: "class42", instructorToken: instructorToken, logger: Logger(label: "test"))
+        let workshop = Workshop(
+            backend: cluster, store: store, labs: labs, eventCode: "class42", instructorToken: instructorToken, stuckAfter: stuckAfter,
+            logger: Logger(label: "test"))
         // A tight limit (bursts of 40, then one every 10 s) so the rate test does not depend on timing.
         let kube = KubeServer(cluster: cluster, workshop: workshop, crds: .empty, address: BoundAddress(), limiter: RateLimiter(rate: 0.1, burst: 40))
         let api = WorkshopAPI(workshop: workshop, resources: ResourceAPI(backend: cluster), kube: kube, limiter: RateLimiter(rate: 0.1, burst: 40))
@@ -203,14 +206,19 @@ struct RunnerTests {
         let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
         let browser = try #require(chromium, "chromium is needed (scripts/test installs it)")
         let cluster = try await MeshFixture.cluster.value
-        try await Self.withRunner(cluster: cluster, store: MemoryLabStore()) { base, _ in
+        // Every student on a step counts as stuck at once, so the highlight shows.
+        try await Self.withRunner(cluster: cluster, store: MemoryLabStore(), stuckAfter: 0) { base, _ in
             let dana = try await Self.register(base, "dana")
-            func dom(_ token: String) throws -> String {
+            let lab = "\(base)/apis/meshdojo.dev/v1/namespaces/\(dana.namespace)/labs/00-getting-started"
+            #expect(try await Self.call(.POST, "\(lab)/start", token: dana.token).0 == 200)
+            let (checked, verdicts) = try await Self.call(.POST, "\(lab)/check", token: dana.token)
+            #expect(checked == 200 && verdicts["passed"] == .bool(false), "the lab's first step is not done yet")
+            func dom(_ token: String, hash: String = "") throws -> String {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: browser)
                 process.arguments = [
                     "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=8000", "--dump-dom",
-                    "\(base)/dashboard/#token=\(token)",
+                    "\(base)/dashboard/#token=\(token)\(hash)",
                 ]
                 let pipe = Pipe()
                 process.standardOutput = pipe
@@ -221,12 +229,20 @@ struct RunnerTests {
                 return String(decoding: data, as: UTF8.self)
             }
             let instructor = try dom(Self.instructorToken)
-            #expect(instructor.contains("<td>dana</td>"), "the grid lists the student")
+            #expect(instructor.contains("<tr class=\"stuck\"><td>⚠ dana</td>"), "the grid lists the student, stuck: \(instructor)")
+            #expect(instructor.contains("<td>00-getting-started</td><td>1/"), "the student's lab and step")
+            #expect(instructor.contains("<td class=\"why\">") && !instructor.contains("<td class=\"why\"></td>"), "why the last check failed")
             #expect(instructor.contains("ingress-round-robin"), "the grid has a column per check")
             let learner = try dom(dana.token)
             #expect(learner.contains("dana (student-dana)"))
             #expect(learner.contains("Getting started"), "the lab list and steps are shown")
+            #expect(learner.contains("<div class=\"step current\"><p class=\"here\">▶ You are here</p>"), "the learner's own step is marked")
+            #expect(learner.contains("<blockquote><b>Why restart?</b>") && !learner.contains("&gt; <b>Why"), "block quotes render as block quotes")
             #expect(learner.contains("<canvas id=\"chart\""))
+            let japanese = try dom(dana.token, hash: "&lang=ja")
+            #expect(japanese.contains("▶ いまのステップ") && japanese.contains("ラボを開始"), "the page in Japanese")
+            let grid = try dom(Self.instructorToken, hash: "&lang=ja")
+            #expect(grid.contains("直近の不合格の理由") && grid.contains("クラスの進捗"))
             try await cluster.deleteNamespace(dana.namespace)
         }
     }
