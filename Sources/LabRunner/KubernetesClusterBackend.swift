@@ -1,5 +1,6 @@
 import Foundation
 import KubernetesBackend
+import LocalCluster
 import Logging
 import MeshModel
 
@@ -37,25 +38,25 @@ public actor KubernetesClusterBackend: ClusterBackend {
     public func provision(_ student: StudentNamespace) async throws {
         let spec = StudentSpec(
             namespace: student.namespace, studentID: student.studentID, studentName: student.studentName, workshop: backend.configuration.workshop)
-        try await locks.with(student.namespace) {
+        try await locks.with([student.namespace]) {
             try await self.backend.provision(spec, workloads: self.workloads)
         }
     }
 
     public func removeNamespace(_ namespace: String) async throws {
-        try await locks.with(namespace) { try await self.backend.deleteStudent(namespace: namespace) }
+        try await locks.with([namespace]) { try await self.backend.deleteStudent(namespace: namespace) }
     }
 
     public func setLabels(_ namespace: String, _ labels: [String: String?]) async throws {
         let patch: Value = ["metadata": ["labels": .object(labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value.map(Value.string) ?? .null) })]]
-        try await locks.with(namespace) {
+        try await locks.with([namespace]) {
             _ = try await self.client.mergePatch(.namespaces, namespace: nil, name: namespace, patch: patch)
         }
     }
 
     /// Deletes every pod; their Deployments create new ones, which the injection label now governs.
     public func restartWorkloads(_ namespace: String) async throws {
-        try await locks.with(namespace) {
+        try await locks.with([namespace]) {
             for pod in try await self.client.list(.pods, namespace: namespace).items {
                 guard let name = pod["metadata"]?["name"]?.stringValue else { continue }
                 do {
@@ -93,7 +94,7 @@ public actor KubernetesClusterBackend: ClusterBackend {
             resolved.append((resource, target.name))
         }
         let targets = resolved
-        try await locks.with(namespace) {
+        try await locks.with([namespace]) {
             // All or none: every object must exist before any is deleted.
             var missing: [String] = []
             for (resource, name) in targets where try await self.client.getIfPresent(resource, namespace: namespace, name: name) == nil {
@@ -124,7 +125,7 @@ public actor KubernetesClusterBackend: ClusterBackend {
             throw BackendError.invalid(["\(other.source.file): \(other.reference): the workshop applies objects only into namespace \(namespace)"])
         }
         let bodies = objects.map(\.body)
-        return try await locks.with(namespace) {
+        return try await locks.with([namespace]) {
             for body in bodies { _ = try await self.client.apply(body, namespace: namespace, dryRun: true) }
             var lines: [String] = []
             var undo: [(resource: KubeResource, name: String, previous: Value?)] = []
@@ -225,37 +226,4 @@ public actor KubernetesClusterBackend: ClusterBackend {
     }
 
     public func shutdown() async {}
-}
-
-/// One change at a time per namespace (callers of different namespaces never wait for each other).
-actor NamespaceLocks {
-    var held: Set<String> = []
-    var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
-
-    func with<T: Sendable>(_ namespace: String, _ body: @Sendable () async throws -> T) async throws -> T {
-        await acquire(namespace)
-        do {
-            let result = try await body()
-            release(namespace)
-            return result
-        } catch {
-            release(namespace)
-            throw error
-        }
-    }
-
-    func acquire(_ name: String) async {
-        if held.insert(name).inserted { return }
-        await withCheckedContinuation { waiting[name, default: []].append($0) }
-    }
-
-    func release(_ name: String) {
-        if var queue = waiting[name], !queue.isEmpty {
-            let next = queue.removeFirst()
-            waiting[name] = queue.isEmpty ? nil : queue
-            next.resume()
-        } else {
-            held.remove(name)
-        }
-    }
 }

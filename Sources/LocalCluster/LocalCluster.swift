@@ -56,8 +56,7 @@ public actor LocalCluster {
     /// Runs the engine's background jobs (readiness watches, restarts); its owner runs it.
     public nonisolated let supervisor = Supervisor()
     /// Namespaces being changed, and who waits for each (changes to one namespace are serialised).
-    var held: Set<String> = []
-    var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
+    var locks = LockQueue()
     /// Recent events per namespace (Scheduled, Started, Killing, …), newest last.
     var events: [String: [Value]] = [:]
 
@@ -219,21 +218,12 @@ public actor LocalCluster {
     }
 
     func acquire(_ name: String) async {
-        if !held.contains(name) {
-            held.insert(name)
-            return
-        }
-        await withCheckedContinuation { continuation in waiting[name, default: []].append(continuation) }
+        if locks.take(name) { return }
+        await withCheckedContinuation { locks.wait(name, $0) }
     }
 
     func release(_ name: String) {
-        if var queue = waiting[name], !queue.isEmpty {
-            let next = queue.removeFirst()
-            waiting[name] = queue.isEmpty ? nil : queue
-            next.resume()
-        } else {
-            held.remove(name)
-        }
+        locks.handOver(name)?.resume()
     }
 
     /// Where a namespace's Envoy admin socket goes: `<state>/admin/` (mode 0700), or a private
