@@ -8,11 +8,8 @@ enum FailureExplainer {
     static func causes(for check: Check, verdict: Verdict, probe: some NamespaceProbe) async -> [String] {
         guard !verdict.passed else { return [] }
         let observed = Set(verdict.observed.compactMap { Outcome(rawValue: $0.key) }.filter { verdict.observed[$0.rawValue, default: 0] > 0 })
+        // What was observed is evidence (the verdict has it), never a cause.
         var causes: [String] = []
-        if case .shares(let shares) = check.expect, !verdict.observed.isEmpty {
-            let counts = Dictionary(uniqueKeysWithValues: verdict.observed.compactMap { key, value in Outcome(rawValue: key).map { ($0, value) } })
-            causes.append("\(Wording.observedShares(counts)); asked \(Wording.askedSharesShort(shares)) (\(Wording.askedShares(shares)))")
-        }
         let diagnostics: [Diagnostic]
         do {
             diagnostics = try await probe.diagnostics()
@@ -30,7 +27,7 @@ enum FailureExplainer {
     /// One cause per relevant diagnostic, most relevant first.
     static func explain(_ diagnostics: [Diagnostic], observed: Set<Outcome>, visitor: Visitor) -> [String] {
         let versions = observed.intersection([.v1, .v2, .v3])
-        var ranked: [(rank: Int, text: String)] = []
+        var ranked: [(rank: Int, lead: String, diagnostic: Diagnostic)] = []
         for diagnostic in diagnostics {
             let subset = diagnostic.field?.hasSuffix(".subset") == true || diagnostic.message.contains("subset '")
             let lead: String?
@@ -65,8 +62,11 @@ enum FailureExplainer {
                 lead = "The route weights do not add up to 100, so Istio rescales them and the split differs from what was written"
                 rank = 1
             case Analysis.Code.subsetSelectsNothing:
-                lead = "A subset selects no pod, so traffic routed to it fails with 503"
-                rank = observed.contains(.reviewsUnavailable) ? 0 : 2
+                // A cause only when requests failed: an unused subset (Istio's sample defines
+                // several) changes nothing the learner saw.
+                let failed = !observed.isDisjoint(with: [.reviewsUnavailable, .ratingsUnavailable, .detailsUnavailable, .httpError])
+                lead = failed ? "A subset selects no pod, so traffic routed to it fails with 503" : nil
+                rank = 0
             case Analysis.Code.conflictingVirtualServiceHosts:
                 lead = "Two VirtualServices claim the same host; only one of them takes effect"
                 rank = 1
@@ -76,9 +76,23 @@ enum FailureExplainer {
             default:
                 lead = diagnostic.severity == .info ? nil : "Istio reports a problem with the configuration"
             }
-            if let lead { ranked.append((rank, "\(lead). \(diagnostic.description)")) }
+            if let lead { ranked.append((rank, lead, diagnostic)) }
         }
-        return ranked.enumerated().sorted { ($0.element.rank, $0.offset) < ($1.element.rank, $1.offset) }.map(\.element.text)
+        // The same finding on several objects is one cause naming them all.
+        var causes: [(rank: Int, order: Int, lead: String, findings: [Diagnostic])] = []
+        for (rank, lead, diagnostic) in ranked {
+            if let index = causes.firstIndex(where: { $0.lead == lead && $0.findings[0].code == diagnostic.code }) {
+                causes[index].rank = min(causes[index].rank, rank)
+                if !causes[index].findings.contains(where: { $0.object == diagnostic.object }) { causes[index].findings.append(diagnostic) }
+            } else {
+                causes.append((rank, causes.count, lead, [diagnostic]))
+            }
+        }
+        return causes.sorted { ($0.rank, $0.order) < ($1.rank, $1.order) }.map { cause in
+            guard cause.findings.count > 1 else { return "\(cause.lead). \(cause.findings[0].description)" }
+            let objects = cause.findings.compactMap(\.object).joined(separator: ", ")
+            return "\(cause.lead) (\(objects)). For example: \(cause.findings[0].description)"
+        }
     }
 
     /// What the observation usually means when the analysis found nothing.

@@ -40,6 +40,8 @@ public enum LabRunnerApp {
         public var istioCRDs: String?
         /// Where the students' namespaces live.
         public var backend: Backend = .local
+        /// How long a student may stay on one step before the class grid shows them as stuck.
+        public var stuckAfter: TimeInterval = 15 * 60
 
         public enum Backend: Sendable, Equatable {
             /// The embedded engine on this machine (the default).
@@ -233,7 +235,7 @@ public enum LabRunnerApp {
         let labs = try LabCatalog.load(directory: options.home + "/labs")
         let workshop = Workshop(
             backend: backend, store: store, labs: labs, eventCode: try secret("event-code", options, length: 3),
-            instructorToken: try secret("instructor-token", options, length: 32), logger: logger)
+            instructorToken: try secret("instructor-token", options, length: 32), stuckAfter: options.stuckAfter, logger: logger)
         try await workshop.adoptStudents()
         return workshop
     }

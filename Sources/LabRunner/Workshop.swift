@@ -165,7 +165,14 @@ public actor Workshop {
     @discardableResult
     func applyFiles(_ files: [String], namespace: String) async throws -> [String] {
         var objects: [KubeObject] = []
-        for file in files { objects += try ManifestLoader.load(path: file) }
+        for file in files {
+            // Findings name the lab's file as the learner sees it (`labs/01-…/start/…`), not the server's path.
+            objects += try ManifestLoader.load(path: file).map { object in
+                var named = object
+                named.source.file = Self.labRelative(file)
+                return named
+            }
+        }
         let labelled = objects.filter { $0.kind == "Namespace" }
         for namespaceObject in labelled {
             try await backend.setLabels(namespace, namespaceObject.metadata.labels.mapValues { Optional($0) })
@@ -176,6 +183,12 @@ public actor Workshop {
             return copy
         }
         return try await backend.applyObjects(rest, namespace: namespace).lines
+    }
+
+    /// `labs/NN-slug/…` for a file of the lab catalogue; the file's name for anything else.
+    static func labRelative(_ path: String) -> String {
+        guard let range = path.range(of: "/labs/", options: .backwards) else { return (path as NSString).lastPathComponent }
+        return String(path[path.index(after: range.lowerBound)...])
     }
 
     /// The checks the student has passed since they last started (or reset) the lab: a reset

@@ -79,7 +79,9 @@ extension Analysis {
                         kind: "VirtualService", name: service.name, source: service.source, field: "spec.hosts"))
             }
         }
-        if !appliesToMesh(service) {
+        // Only for a service's own hosts: the ingress's `hosts: ["*"]` VirtualService is meant for the
+        // gateway alone (and Istio refuses '*' for 'mesh').
+        if !appliesToMesh(service), service.hosts.contains(where: { $0 != "*" }) {
             found.append(
                 diagnostic(
                     .info, Code.gatewayOnly,

@@ -142,7 +142,8 @@ struct GraderTests {
         }
         #expect(!failing.passed)
         #expect(failing.summary.en.contains("asked 50/50"))
-        #expect(failing.causes.first?.hasPrefix("observed ") == true)
+        #expect(failing.evidence.contains { $0.hasPrefix("observed ") }, "what was seen is evidence: \(failing.evidence)")
+        #expect(!failing.causes.contains { $0.hasPrefix("observed ") }, "and never a cause")
         print("[grader] 80/20 against 50/50: \(failing.summary.en) / \(failing.summary.ja) / causes: \(failing.causes)")
     }
 

@@ -19,6 +19,7 @@ struct LabRunnerCommand: AsyncParsableCommand {
     @Option(help: "The project folder holding labs/ (env MESHDOJO_HOME; default the current folder).") var home: String?
     @Option(help: "Istio's CRD file, for OpenAPI schemas and printer columns (env MESHDOJO_ISTIO_CRDS).") var istioCRDs: String?
     @Option(help: "Loopback ports for pods and Envoys, LOW-HIGH (env MESHDOJO_PORT_RANGE; default 20000-32000).") var portRange: String?
+    @Option(help: "Minutes on one step after which the class grid shows a student as stuck (default 15).") var stuckMinutes: Int?
     @Option(help: "Where students' namespaces live: local (the embedded engine) or kubernetes (a real cluster with Istio).") var backend: BackendName = .local
     @Option(help: "kubernetes backend: the kubeconfig file (default: the pod's service account).") var kubeconfig: String?
     @Option(help: "kubernetes backend: the kubeconfig context (default: its current context).") var context: String?
@@ -44,6 +45,9 @@ struct LabRunnerCommand: AsyncParsableCommand {
         if let workshop, workshop.isEmpty || workshop.count > 63 || !workshop.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) {
             throw ValidationError("--workshop must be a label value: at most 63 lower-case letters, digits and '-', not \(workshop)")
         }
+        if let stuckMinutes, !(1...24 * 60).contains(stuckMinutes) {
+            throw ValidationError("--stuck-minutes must be between 1 and 1440, not \(stuckMinutes)")
+        }
         if let portRange, LabRunnerApp.Options.parseRange(portRange) == nil {
             throw ValidationError("--port-range must be LOW-HIGH with 1024 < LOW < HIGH <= 65535, not \(portRange)")
         }
@@ -62,6 +66,7 @@ struct LabRunnerCommand: AsyncParsableCommand {
         if let home { options.home = home }
         if let istioCRDs { options.istioCRDs = istioCRDs }
         if let portRange, let range = LabRunnerApp.Options.parseRange(portRange) { options.portRange = range }
+        if let stuckMinutes { options.stuckAfter = TimeInterval(stuckMinutes * 60) }
         if backend == .kubernetes {
             var kubernetes = LabRunnerApp.Options.KubernetesOptions(
                 kubeconfig: kubeconfig, context: context, nodeAddress: nodeAddress ?? environment.values["MESHDOJO_NODE_ADDRESS"])
