@@ -99,10 +99,40 @@ public final class MetricsRegistry: Sendable {
         return out
     }
 
+    /// `{name="value",…}`, the key of a label set.
     static func render(_ labels: [(String, String)]) -> String {
         if labels.isEmpty { return "" }
-        let body = labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",")
-        return "{\(body)}"
+        // Runs twice a request. Label values are routes, methods and status codes, nearly always
+        // with nothing to escape: then the bytes are copied into one string of the exact size,
+        // which costs a fraction of appending (or interpolating) the pieces one by one.
+        guard !labels.contains(where: { needsEscaping($0.1) }) else {
+            return "{" + labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",") + "}"
+        }
+        let count = labels.reduce(1) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 }  // `{`, then `name="value"` and `,` or `}`
+        return String(unsafeUninitializedCapacity: count) { buffer in
+            var end = 0
+            func append(_ text: String) {
+                end += UnsafeMutableBufferPointer(rebasing: buffer[end...]).initialize(from: text.utf8).1
+            }
+            func append(_ character: Unicode.Scalar) {
+                buffer[end] = UInt8(ascii: character)
+                end += 1
+            }
+            append("{" as Unicode.Scalar)
+            for (index, (name, value)) in labels.enumerated() {
+                if index > 0 { append("," as Unicode.Scalar) }
+                append(name)
+                append("=\"")
+                append(value)
+                append("\"" as Unicode.Scalar)
+            }
+            append("}" as Unicode.Scalar)
+            return end
+        }
+    }
+
+    static func needsEscaping(_ value: String) -> Bool {
+        value.utf8.contains { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }
     }
 
     static func escape(_ value: String) -> String {
