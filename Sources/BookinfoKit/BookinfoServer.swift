@@ -154,10 +154,13 @@ public enum BookinfoServer {
     ///   - port: the port, 0 for any free one.
     ///   - services: long-lived services that start before and stop after the server.
     ///   - logLevel: the application logger's level; `LOG_LEVEL` (default info) when nil.
+    ///   - onEventLoops: whether each connection's requests are answered on its event loop (see
+    ///     ``EventLoopTaskExecutor``), which saves two thread switches a request; false where the
+    ///     handler blocks (files, child processes), which would stall the loop's other connections.
     ///   - onServerRunning: called with the bound port once the server accepts connections.
     public static func application<Handler: BookinfoHandler>(
         name: String, handler: Handler, metrics: MetricsRegistry, host: String, port: Int,
-        services: [any Service] = [], logLevel: Logger.Level? = nil,
+        services: [any Service] = [], logLevel: Logger.Level? = nil, onEventLoops: Bool = true,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> Application<InstrumentedResponder<Handler>> {
         let logger = {
@@ -167,6 +170,7 @@ public enum BookinfoServer {
         }()
         return Application(
             responder: InstrumentedResponder(handler: handler, metrics: metrics),
+            server: onEventLoops ? .http1OnEventLoops() : .http1(),
             configuration: .init(address: .hostname(host, port: port), serverName: nil, backlog: 1024),
             services: services,
             onServerRunning: { channel in

@@ -151,7 +151,9 @@ public enum LabRunnerApp {
             let metrics = MetricsRegistry()
             let resources = ResourceAPI(backend: cluster, onShutdown: { kill(getpid(), SIGTERM) })
             let api = WorkshopAPI(workshop: workshop, resources: resources, kube: kube, kubeAddress: kubeAddress, caPEM: certificates.caPEM)
-            let app = BookinfoServer.application(name: "lab-runner", handler: api, metrics: metrics, host: options.host, port: options.port)
+            // Not on the event loops: the workshop API writes files and starts processes while it answers.
+            let app = BookinfoServer.application(
+                name: "lab-runner", handler: api, metrics: metrics, host: options.host, port: options.port, onEventLoops: false)
             let tls = try TLSConfiguration.makeServerConfiguration(
                 certificateChain: NIOSSLCertificate.fromPEMBytes(Array(certificates.certificatePEM.utf8)).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(certificates.keyPEM.utf8), format: .pem)))
@@ -218,7 +220,8 @@ public enum LabRunnerApp {
             }
             let resources = ResourceAPI(backend: cluster, onShutdown: { kill(getpid(), SIGTERM) })
             let api = WorkshopAPI(workshop: workshop, resources: resources, kube: nil)
-            let app = BookinfoServer.application(name: "lab-runner", handler: api, metrics: MetricsRegistry(), host: options.host, port: options.port)
+            let app = BookinfoServer.application(
+                name: "lab-runner", handler: api, metrics: MetricsRegistry(), host: options.host, port: options.port, onEventLoops: false)
             logger.info("workshop ready", metadata: ["lab.backend": "kubernetes", "lab.cluster": "\(config.server)", "lab.labs": "\(workshop.labs.count)"])
             let group = ServiceGroup(configuration: .init(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()

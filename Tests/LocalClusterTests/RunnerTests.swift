@@ -33,6 +33,7 @@ struct RunnerTests {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = BookinfoServer.application(
             name: "test-runner", handler: api, metrics: MetricsRegistry(), host: "127.0.0.1", port: 0, logLevel: .critical,
+            onEventLoops: false,  // as lab-runner serves it
             onServerRunning: { continuation.yield($0) })
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.run() }
