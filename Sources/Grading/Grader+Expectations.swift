@@ -178,11 +178,22 @@ extension Grader {
     }
 
     /// Each page must be `outcome` and arrive within [low, high] seconds.
+    ///
+    /// A loaded machine only ever adds to a page's time, never takes from it: a page of the right
+    /// outcome that arrives too late is fetched again (twice at most) and its fastest try counts,
+    /// while one that arrives too early fails at once.
     func latency(_ outcome: Outcome, low: Double, high: Double, samples: Int, visitor: Visitor, driver: TrafficDriver) async throws -> Judgement {
-        let taken = try await driver.samples(samples, as: visitor)
+        var taken = try await driver.samples(samples, as: visitor)
         let expected = Wording.outcome(outcome)
         let window = "\(Wording.seconds(low))–\(Wording.seconds(high)) s"
-        let lines = taken.enumerated().map { "page \($0.offset + 1): \($0.element.line)" }
+        var lines = taken.enumerated().map { "page \($0.offset + 1): \($0.element.line)" }
+        for index in taken.indices where taken[index].outcome == outcome && taken[index].latency > high {
+            for _ in 0..<2 where taken[index].latency > high {
+                guard let again = try await driver.samples(1, as: visitor).first else { break }
+                lines.append("page \(index + 1) again (it came late; the fastest try counts): \(again.line)")
+                if again.outcome != outcome || again.latency < taken[index].latency { taken[index] = again }
+            }
+        }
         for (index, sample) in taken.enumerated() where sample.outcome != outcome || sample.latency < low || sample.latency > high {
             let seen = Wording.outcome(sample.outcome)
             let after = Wording.seconds(sample.latency)
