@@ -80,36 +80,50 @@ public struct ServiceAccountTokens: Sendable {
     let key: SymmetricKey
     static let prefix = "mdsa."
 
-    init(instructorTokenHash: String) {
+    public init(instructorTokenHash: String) {
         key = SymmetricKey(data: SHA256.hash(data: Data("meshdojo service-account tokens\n\(instructorTokenHash)".utf8)))
     }
 
-    struct Claims: Codable, Equatable {
-        var namespace: String
-        var serviceAccount: String
+    public struct Claims: Equatable, Sendable {
+        public var namespace: String
+        public var serviceAccount: String
         /// Seconds since 1970.
-        var expires: Int
+        public var expires: Int
+
+        /// `namespace`, `serviceAccount` and `expires` a line each (names are DNS labels: no newlines).
+        var text: String { "\(namespace)\n\(serviceAccount)\n\(expires)" }
+
+        init(namespace: String, serviceAccount: String, expires: Int) {
+            self.namespace = namespace
+            self.serviceAccount = serviceAccount
+            self.expires = expires
+        }
+
+        init?(text: String) {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            guard lines.count == 3, let expires = Int(lines[2]) else { return nil }
+            self.init(namespace: String(lines[0]), serviceAccount: String(lines[1]), expires: expires)
+        }
     }
 
-    func issue(namespace: String, serviceAccount: String, expires: Date) -> String {
+    public func issue(namespace: String, serviceAccount: String, expires: Date) -> String {
         let claims = Claims(namespace: namespace, serviceAccount: serviceAccount, expires: Int(expires.timeIntervalSince1970))
-        // Encoding three plain fields cannot fail.
-        let payload = Self.base64URL((try? JSONEncoder().encode(claims)) ?? Data())
+        let payload = Self.base64URL(Data(claims.text.utf8))
         let signature = Self.base64URL(Data(HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: key)))
         return Self.prefix + payload + "." + signature
     }
 
     /// The claims of a well-signed, unexpired token; nil for anything else.
-    func verify(_ token: String, now: Date = Date()) -> Claims? {
+    public func verify(_ token: String, now: Date = Date()) -> Claims? {
         guard token.hasPrefix(Self.prefix) else { return nil }
         let parts = token.dropFirst(Self.prefix.count).split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, let signature = Self.decode(String(parts[1])), let payload = Self.decode(String(parts[0])) else { return nil }
         guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Data(parts[0].utf8), using: key) else { return nil }
-        guard let claims = try? JSONDecoder().decode(Claims.self, from: payload), claims.expires > Int(now.timeIntervalSince1970) else { return nil }
+        guard let claims = Claims(text: String(decoding: payload, as: UTF8.self)), claims.expires > Int(now.timeIntervalSince1970) else { return nil }
         return claims
     }
 
-    static func base64URL(_ data: Data) -> String {
+    public static func base64URL(_ data: Data) -> String {
         data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 

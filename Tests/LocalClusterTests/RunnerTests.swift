@@ -60,6 +60,20 @@ struct RunnerTests {
         return (try #require(reply["token"]?.stringValue), try #require(reply["namespace"]?.stringValue))
     }
 
+    @Test("service-account tokens: signed, scoped to their namespace, refused when tampered with, expired or from another runner")
+    func serviceAccountTokens() throws {
+        let tokens = ServiceAccountTokens(instructorTokenHash: Tokens.hash("one"))
+        let token = tokens.issue(namespace: "student-aiko", serviceAccount: "meshdojo-student", expires: Date().addingTimeInterval(600))
+        let claims = try #require(tokens.verify(token))
+        #expect(claims.namespace == "student-aiko" && claims.serviceAccount == "meshdojo-student")
+        #expect(tokens.verify(token, now: Date().addingTimeInterval(601)) == nil, "expired")
+        #expect(ServiceAccountTokens(instructorTokenHash: Tokens.hash("two")).verify(token) == nil, "another runner's key")
+        let parts = token.dropFirst("mdsa.".count).split(separator: ".")
+        let forged = ServiceAccountTokens.base64URL(Data("student-ben\nmeshdojo-student\n\(claims.expires)".utf8))
+        #expect(tokens.verify("mdsa.\(forged).\(parts[1])") == nil, "another namespace under the same signature")
+        #expect(tokens.verify(String(token.dropLast())) == nil && tokens.verify("mdsa.x") == nil)
+    }
+
     @Test("students reach only their own namespace; tokens, event code, body size and rate are enforced")
     func isolationAndLimits() async throws {
         let cluster = try await MeshFixture.cluster.value
