@@ -42,14 +42,20 @@ struct LabRunnerCommand: AsyncParsableCommand {
                 throw ValidationError("\(name) is for --backend kubernetes")
             }
         }
-        if let workshop, workshop.isEmpty || workshop.count > 63 || !workshop.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) {
-            throw ValidationError("--workshop must be a label value: at most 63 lower-case letters, digits and '-', not \(workshop)")
-        }
+        if let workshop { try Self.checkWorkshop(workshop, from: "--workshop") }
         if let stuckMinutes, !(1...24 * 60).contains(stuckMinutes) {
             throw ValidationError("--stuck-minutes must be between 1 and 1440, not \(stuckMinutes)")
         }
         if let portRange, LabRunnerApp.Options.parseRange(portRange) == nil {
             throw ValidationError("--port-range must be LOW-HIGH with 1024 < LOW < HIGH <= 65535, not \(portRange)")
+        }
+    }
+
+    /// A workshop name is a label value: at most 63 lower-case ASCII letters, digits and '-'.
+    static func checkWorkshop(_ name: String, from source: String) throws {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-")
+        guard !name.isEmpty, name.count <= 63, name.allSatisfy(allowed.contains) else {
+            throw ValidationError("\(source) must be a label value: at most 63 lower-case letters, digits and '-', not \(name)")
         }
     }
 
@@ -70,7 +76,10 @@ struct LabRunnerCommand: AsyncParsableCommand {
         if backend == .kubernetes {
             var kubernetes = LabRunnerApp.Options.KubernetesOptions(
                 kubeconfig: kubeconfig, context: context, nodeAddress: nodeAddress ?? environment.values["MESHDOJO_NODE_ADDRESS"])
-            if let workshop = workshop ?? environment.values["MESHDOJO_WORKSHOP"] { kubernetes.workshop = workshop }
+            if let workshop { kubernetes.workshop = workshop } else if let named = environment.values["MESHDOJO_WORKSHOP"] {
+                try Self.checkWorkshop(named, from: "MESHDOJO_WORKSHOP")
+                kubernetes.workshop = named
+            }
             kubernetes.studentAPIServer = studentAPIServer ?? environment.values["MESHDOJO_STUDENT_API_SERVER"]
             if let path = studentAPICA ?? environment.values["MESHDOJO_STUDENT_API_CA"] {
                 do {
