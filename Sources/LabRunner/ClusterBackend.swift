@@ -10,9 +10,6 @@ import MeshModel
 /// Every change to one namespace is serialised, and every change is all or nothing: a refused
 /// apply or delete leaves the namespace as it was.
 public protocol ClusterBackend: Sendable {
-    /// `local` or `kubernetes`, for logs and `/healthz`.
-    var name: String { get }
-
     /// The namespace's labels, or nil when there is no such namespace.
     func namespaceLabels(_ namespace: String) async throws -> [String: String]?
     /// Creates a student's namespace with everything a student needs in it (on a cluster: RBAC,
@@ -43,8 +40,6 @@ public protocol ClusterBackend: Sendable {
     /// A kubeconfig for the student's own identity in the namespace, when the backend issues
     /// them (nil: the runner's own Kubernetes API serves the student with their workshop token).
     func studentKubeconfig(namespace: String) async throws -> String?
-    /// Stops whatever the backend runs (the embedded engine's processes).
-    func shutdown() async
 }
 
 /// Whom a namespace is for.
@@ -90,8 +85,6 @@ public enum BackendError: Error, Sendable, CustomStringConvertible {
 // MARK: The embedded engine
 
 extension LocalCluster: ClusterBackend {
-    public nonisolated var name: String { "local" }
-
     public func namespaceLabels(_ namespace: String) async throws -> [String: String]? {
         self.namespace(namespace)?.labels
     }

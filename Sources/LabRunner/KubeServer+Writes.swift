@@ -236,8 +236,7 @@ extension KubeServer {
         } catch LocalClusterError.invalid(let problems) {
             throw StatusError.invalid(resource, name, problems.map { .init(message: $0) })
         }
-        // Subsets nobody routes to (Istio's destination-rule-all.yaml has several) are not worth a warning.
-        warnings += result.warnings.filter { $0.object == parsed.reference && $0.severity != .info && $0.code != Analysis.Code.subsetSelectsNothing }.map(\.message)
+        warnings += ResourceAPI.warnings(result.warnings, about: [parsed]).map(\.message)
         var stored = object
         if let first = result.stored.first { stored = await cluster.viewObject(first) }
         var response = Self.json(Self.versioned(stored, info), status: status)

@@ -14,8 +14,6 @@ public actor KubernetesClusterBackend: ClusterBackend {
     let logger: Logger
     let locks = NamespaceLocks()
 
-    public nonisolated var name: String { "kubernetes" }
-
     public init(backend: KubernetesBackend, workloads: [Value], logger: Logger) {
         self.backend = backend
         self.workloads = workloads
@@ -68,11 +66,16 @@ public actor KubernetesClusterBackend: ClusterBackend {
         }
     }
 
-    public func objects(ofKind kind: String, namespace: String) async throws -> [KubeObject] {
-        guard let resource = KubeResource.all.first(where: { $0.kind == kind }) else {
-            throw BackendError.unsupported("the Kubernetes backend does not read \(kind) objects")
+    /// The namespaced resource of a kind (`virtualservice` or `VirtualService`).
+    static func resource(kind: String, doing verb: String) throws -> KubeResource {
+        guard let resource = KubeResource.all.first(where: { $0.kind.lowercased() == kind.lowercased() && $0.namespaced }) else {
+            throw BackendError.unsupported("the Kubernetes backend does not \(verb) \(kind) objects")
         }
-        return try await objects(resource, namespace: namespace)
+        return resource
+    }
+
+    public func objects(ofKind kind: String, namespace: String) async throws -> [KubeObject] {
+        try await objects(Self.resource(kind: kind, doing: "read"), namespace: namespace)
     }
 
     func objects(_ resource: KubeResource, namespace: String) async throws -> [KubeObject] {
@@ -86,14 +89,7 @@ public actor KubernetesClusterBackend: ClusterBackend {
     }
 
     public func deleteObjects(_ targets: [(kind: String, name: String)], namespace: String) async throws {
-        var resolved: [(KubeResource, String)] = []
-        for target in targets {
-            guard let resource = KubeResource.all.first(where: { $0.kind.lowercased() == target.kind.lowercased() && $0.namespaced }) else {
-                throw BackendError.unsupported("the Kubernetes backend does not delete \(target.kind) objects")
-            }
-            resolved.append((resource, target.name))
-        }
-        let targets = resolved
+        let targets = try targets.map { (try Self.resource(kind: $0.kind, doing: "delete"), $0.name) }
         try await locks.with([namespace]) {
             // All or none: every object must exist before any is deleted.
             var missing: [String] = []
@@ -124,16 +120,20 @@ public actor KubernetesClusterBackend: ClusterBackend {
         if let other = objects.first(where: { $0.kind == "Namespace" || ($0.metadata.namespace.map { $0 != namespace } ?? false) }) {
             throw BackendError.invalid(["\(other.source.file): \(other.reference): the workshop applies objects only into namespace \(namespace)"])
         }
-        let bodies = objects.map(\.body)
+        // Every object's API is known before the cluster is asked anything.
+        let resources = try objects.map { object in
+            guard let resource = KubeResource.forObject(apiVersion: object.apiVersion, kind: object.kind) else {
+                throw BackendError.invalid(["\(object.source.file): \(object.reference): apiVersion: \(object.apiVersion) \(object.kind) is not one the workshop writes to a cluster"])
+            }
+            return resource
+        }
         return try await locks.with([namespace]) {
-            for body in bodies { _ = try await self.client.apply(body, namespace: namespace, dryRun: true) }
+            for object in objects { _ = try await self.client.apply(object.body, namespace: namespace, dryRun: true) }
             var lines: [String] = []
             var undo: [(resource: KubeResource, name: String, previous: Value?)] = []
             do {
-                for (object, body) in zip(objects, bodies) {
-                    guard let resource = KubeResource.forObject(apiVersion: object.apiVersion, kind: object.kind) else {
-                        throw BackendError.unsupported("\(object.source.file): \(object.reference): \(object.apiVersion) is not served by this backend")
-                    }
+                for (object, resource) in zip(objects, resources) {
+                    let body = object.body
                     let previous = try await self.client.getIfPresent(resource, namespace: namespace, name: object.metadata.name)
                     let stored = try await self.client.apply(body, namespace: namespace)
                     undo.append((resource, object.metadata.name, previous))
@@ -224,6 +224,4 @@ public actor KubernetesClusterBackend: ClusterBackend {
     public func studentKubeconfig(namespace: String) async throws -> String? {
         try await backend.studentKubeconfig(namespace: namespace)
     }
-
-    public func shutdown() async {}
 }

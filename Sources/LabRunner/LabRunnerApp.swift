@@ -121,27 +121,23 @@ public enum LabRunnerApp {
                 stateDirectory: options.stateDirectory, binDirectory: options.binDirectory, envoyBinary: envoy,
                 ports: PortAllocator(range: options.portRange)),
             logger: logger)
-        // The engine's background jobs run beside everything else and end with its shutdown.
+        // The engine's background jobs run beside everything else; its shutdown (whatever ends
+        // the runner) stops its processes and ends them.
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await cluster.supervisor.run() }
-            try await serveLocal(cluster, options, logger: logger)
+            do {
+                try await cluster.restore()
+                try await serveLocal(cluster, options, logger: logger)
+            } catch {
+                await cluster.shutdown()
+                throw error
+            }
+            await cluster.shutdown()
         }
     }
 
     static func serveLocal(_ cluster: LocalCluster, _ options: Options, logger: Logger) async throws {
-        do {
-            try await cluster.restore()
-        } catch {
-            await cluster.shutdown()
-            throw error
-        }
-        let store: any LabStore
-        do {
-            store = try await LabStores.open(url: options.storeURL, sqlitePath: options.stateDirectory + "/meshdojo.sqlite", logger: logger)
-        } catch {
-            await cluster.shutdown()
-            throw error
-        }
+        let store = try await LabStores.open(url: options.storeURL, sqlitePath: options.stateDirectory + "/meshdojo.sqlite", logger: logger)
         do {
             let workshop = try await openWorkshop(options, backend: cluster, store: store, logger: logger)
             let certificates = try ServingCertificates.loadOrCreate(directory: options.stateDirectory + "/tls", hosts: ["localhost", "127.0.0.1", "::1", options.host])
@@ -180,11 +176,9 @@ public enum LabRunnerApp {
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
         } catch {
-            await cluster.shutdown()
             await store.close()
             throw error
         }
-        await cluster.shutdown()
         await store.close()
     }
 

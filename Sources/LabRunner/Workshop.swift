@@ -212,15 +212,15 @@ public actor Workshop {
             guard !ids.isEmpty else { throw WorkshopError.badRequest("step \(step) of lab \(lab.id) has nothing to check") }
             return lab.checks.filter { ids.contains($0.id) }
         }
-        guard let studentID, let index = try await currentStep(lab, studentID: studentID) else { return lab.checks }
+        guard let studentID, let index = Self.currentStep(lab, passed: try await passedChecks(lab, studentID: studentID)) else { return lab.checks }
         let current = lab.steps[index]
         return lab.checks.filter { current.checkIDs.contains($0.id) }
     }
 
-    /// The step the student is on (an index into `lab.steps`): the first step with checks they
-    /// have not all passed since starting the lab; the last graded step once all have passed.
-    func currentStep(_ lab: Lab, studentID: String) async throws -> Int? {
-        let passed = try await passedChecks(lab, studentID: studentID)
+    /// The step a student is on (an index into `lab.steps`), given the checks they have passed
+    /// since starting the lab: the first step with checks not all passed; the last graded step
+    /// once all have passed.
+    static func currentStep(_ lab: Lab, passed: Set<String>) -> Int? {
         let graded = lab.steps.indices.filter { !lab.steps[$0].checkIDs.isEmpty }
         return graded.first { !lab.steps[$0].checkIDs.allSatisfy(passed.contains) } ?? graded.last
     }
@@ -249,8 +249,9 @@ public actor Workshop {
         let since = max(progress.startedAt, lastPass ?? progress.startedAt)
         let failure = verdicts.filter { !$0.passed && $0.createdAt >= since }.max { $0.createdAt < $1.createdAt }
         let completed = progress.completedAt != nil
+        let passed = Set(verdicts.filter(\.passed).map(\.checkID))
         return Standing(
-            lab: lab, step: try await currentStep(lab, studentID: studentID), onStepSince: since, completed: completed, lastFailure: failure,
+            lab: lab, step: Self.currentStep(lab, passed: passed), onStepSince: since, completed: completed, lastFailure: failure,
             stuck: !completed && now.timeIntervalSince(since) > stuckAfter)
     }
 
