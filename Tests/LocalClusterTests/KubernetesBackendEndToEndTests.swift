@@ -82,6 +82,10 @@ struct KubernetesBackendEndToEndTests {
         #expect(refused.1["message"]?.stringValue?.contains("host") == true, "\(refused.1)")
         let after = try await Self.kubectl(admin, ["get", "virtualservices", "-n", namespace, "-o", "yaml"], cache: cache)
         #expect(after.output == virtualServices.output)
+        // An API the backend does not write to a cluster is refused before the cluster is asked.
+        let old = #"{"apiVersion":"extensions/v1beta1","kind":"Deployment","metadata":{"name":"old"},"spec":{"template":{"spec":{"containers":[{"name":"a","image":"meshdojo/details:0.1.0"}]}}}}"#
+        let unknown = try await Self.post("\(runner.base)/apis/meshdojo.dev/v1/namespaces/\(namespace)/apply", token: token, body: old)
+        #expect(unknown.0 == 422 && unknown.1["message"]?.stringValue?.contains("extensions/v1beta1") == true, "\(unknown.1)")
 
         // The student's own kubeconfig (a TokenRequest token) works in their namespace only.
         let (infoStatus, info) = try await RunnerTests.call(.GET, "\(runner.base)/apis/meshdojo.dev/v1/cluster-info", token: token)
