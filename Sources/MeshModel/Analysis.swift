@@ -92,31 +92,41 @@ public enum Analysis {
         }
 
         /// A hint for a host written with a dot that is not a full name, such as `reviews.default`.
-        func expansionHint(_ host: String) -> String? {
+        func expansionHint(_ host: String) -> LocalizedHint? {
             guard host.contains("."), !host.hasSuffix(HostName.clusterDomain), let first = host.split(separator: ".").first
             else { return nil }
             let short = String(first)
             guard snapshot.services.contains(where: { $0.name == short }) else { return nil }
             let full = "\(host.split(separator: ".").dropFirst().first.map { "\(short).\($0)" } ?? short).\(HostName.clusterDomain)"
-            return " Istio does not expand names that contain a dot: '\(host)' is taken as written and matches no service. Write '\(short)' or the full name '\(full)'."
+            return LocalizedHint(
+                en: " Istio does not expand names that contain a dot: '\(host)' is taken as written and matches no service. Write '\(short)' or the full name '\(full)'.",
+                ja: " Istio はドットを含む名前を補完しません。'\(host)' は書かれたとおりに扱われ、どの Service にも一致しません。'\(short)' または完全な名前 '\(full)' と書いてください。")
         }
     }
 
+    /// A sentence added to a message, in both languages.
+    struct LocalizedHint {
+        var en: String
+        var ja: String
+    }
+
     static func diagnostic(
-        _ severity: Diagnostic.Severity, _ code: String, _ message: String, kind: String, name: String,
+        _ severity: Diagnostic.Severity, _ code: String, _ message: String, ja: String, kind: String, name: String,
         source: SourceLocation, field: String? = nil
     ) -> Diagnostic {
-        Diagnostic(severity, code: code, message, file: source.file, document: source.document, object: "\(kind)/\(name)", field: field)
+        Diagnostic(severity, code: code, message, ja: ja, file: source.file, document: source.document, object: "\(kind)/\(name)", field: field)
     }
 
     static func injection(_ context: Context) -> [Diagnostic] {
         let snapshot = context.snapshot
         guard !snapshot.injectionEnabled, !snapshot.virtualServices.isEmpty || !snapshot.destinationRules.isEmpty else { return [] }
         let label = snapshot.namespaceLabels["istio-injection"].map { " (it is '\($0)')" } ?? ""
+        let labelJa = snapshot.namespaceLabels["istio-injection"].map { "（現在は '\($0)'）" } ?? ""
         return [
             Diagnostic(
                 .warning, code: Code.namespaceNotInjected,
                 "namespace '\(snapshot.namespace)' is not labelled istio-injection=enabled\(label), so its pods have no sidecar and the VirtualServices and DestinationRules here have no effect between services (every version keeps answering). Label the namespace and restart the pods: kubectl label namespace \(snapshot.namespace) istio-injection=enabled, then kubectl rollout restart deployment -n \(snapshot.namespace)",
+                ja: "名前空間 '\(snapshot.namespace)' に istio-injection=enabled のラベルがない\(labelJa)ため、Pod にサイドカーがなく、ここにある VirtualService と DestinationRule はサービス間の通信に効きません（すべてのバージョンが応答し続けます）。名前空間にラベルを付けて Pod を再起動してください：kubectl label namespace \(snapshot.namespace) istio-injection=enabled の後に kubectl rollout restart deployment -n \(snapshot.namespace)",
                 object: "Namespace/\(snapshot.namespace)", field: "metadata.labels")
         ]
     }
@@ -131,6 +141,7 @@ public enum Analysis {
             diagnostic(
                 .info, Code.externalHost,
                 "\(outside.joined(separator: ", ")) is outside this machine: the local run has no internet access, so calls to it fail there; on Kubernetes the ServiceEntry lets the mesh reach it",
+                ja: "\(outside.joined(separator: ", ")) はこのマシンの外にあります。ローカル実行ではインターネットに接続できないため、そこへの呼び出しは失敗します。Kubernetes 上では、この ServiceEntry によってメッシュから到達できます",
                 kind: "ServiceEntry", name: entry.name, source: entry.source, field: "spec.hosts")
         ]
     }

@@ -14,6 +14,8 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
     /// A stable code, e.g. `IST0101` for Istio's "referenced resource not found" family.
     public var code: String
     public var message: String
+    /// The message in Japanese, where it has been written (the English one stands in otherwise).
+    public var messageJa: String?
     public var file: String?
     public var document: Int?
     /// `Kind/name` (and `.namespace` where useful).
@@ -21,12 +23,13 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
     public var field: String?
 
     public init(
-        _ severity: Severity, code: String, _ message: String, file: String? = nil, document: Int? = nil,
+        _ severity: Severity, code: String, _ message: String, ja: String? = nil, file: String? = nil, document: Int? = nil,
         object: String? = nil, field: String? = nil
     ) {
         self.severity = severity
         self.code = code
         self.message = message
+        self.messageJa = ja
         self.file = file
         self.document = document
         self.object = object
@@ -34,18 +37,23 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// A diagnostic about `object`, located where it was read.
-    public init(_ severity: Severity, code: String, _ message: String, about object: KubeObject, field: String? = nil) {
+    public init(_ severity: Severity, code: String, _ message: String, ja: String? = nil, about object: KubeObject, field: String? = nil) {
         self.init(
-            severity, code: code, message, file: object.source.file, document: object.source.document,
+            severity, code: code, message, ja: ja, file: object.source.file, document: object.source.document,
             object: object.reference, field: field)
     }
 
-    public var description: String {
+    public var description: String { line(message, document: "document") }
+
+    /// The same line in Japanese: location as written, the message translated where it has been.
+    public var descriptionJa: String { line(messageJa ?? message, document: "ドキュメント") }
+
+    func line(_ text: String, document word: String) -> String {
         var location = [String]()
-        if let file { location.append(document.map { "\(file) (document \($0))" } ?? file) }
+        if let file { location.append(document.map { "\(file) (\(word) \($0))" } ?? file) }
         if let object { location.append(object) }
         if let field { location.append(field) }
         let place = location.isEmpty ? "" : location.joined(separator: ": ") + ": "
-        return "\(severity.rawValue) [\(code)] \(place)\(message)"
+        return "\(severity.rawValue) [\(code)] \(place)\(text)"
     }
 }

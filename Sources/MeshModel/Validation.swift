@@ -115,7 +115,7 @@ public enum Validation {
     }
 
     /// `12.5` as `12.5`, `50.0` as `50`.
-    static func format(_ number: Double) -> String {
+    public static func format(_ number: Double) -> String {
         number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : String(format: "%.1f", number)
     }
 }
