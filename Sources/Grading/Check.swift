@@ -82,6 +82,13 @@ public protocol NamespaceProbe: Sendable {
     func pods() async throws -> [(name: String, ready: String)]
     /// `istioctl analyze`-like findings, used to explain a failed check.
     func diagnostics() async throws -> [Diagnostic]
+    /// The namespace's configuration, typed, so the grader can follow a failed request through
+    /// its routing; nil where the probe cannot give it (then only the findings explain).
+    func snapshot() async throws -> MeshSnapshot?
+}
+
+extension NamespaceProbe {
+    public func snapshot() async throws -> MeshSnapshot? { nil }
 }
 
 /// The grader's answer for one check: pass or fail, in plain words, with the evidence.
@@ -92,8 +99,8 @@ public struct Verdict: Sendable, Equatable, Codable {
     public var summary: LocalizedText
     /// Evidence lines: counts, an example response, timings.
     public var evidence: [String]
-    /// Likely causes from the analysis of the namespace (only for failures).
-    public var causes: [String]
+    /// Likely causes, most decisive first (only for failures).
+    public var causes: [Cause]
     /// Requests sent, controls included.
     public var requests: Int
     /// The test's bounds on wrong verdicts for this kind of check (nil where not statistical).
@@ -104,7 +111,7 @@ public struct Verdict: Sendable, Equatable, Codable {
     public var seconds: Double
 
     public init(
-        checkID: String, passed: Bool, summary: LocalizedText, evidence: [String] = [], causes: [String] = [], requests: Int = 0,
+        checkID: String, passed: Bool, summary: LocalizedText, evidence: [String] = [], causes: [Cause] = [], requests: Int = 0,
         falseFailRate: Double? = nil, falsePassRate: Double? = nil, observed: [String: Int] = [:], seconds: Double = 0
     ) {
         self.checkID = checkID

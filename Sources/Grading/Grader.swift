@@ -43,34 +43,45 @@ public struct Grader: Sendable {
     public func grade(_ check: Check, probe: some NamespaceProbe) async -> Verdict {
         let clock = ContinuousClock()
         let start = clock.now
-        var verdict = await run(check, probe: probe)
+        var (verdict, failure) = await run(check, probe: probe)
         verdict.seconds = TrafficDriver.seconds(clock.now - start)
         if !verdict.passed {
-            verdict.causes += await FailureExplainer.causes(for: check, verdict: verdict, probe: probe)
+            let failure = failure ?? Failure(visitor: check.visitor, expectation: check.expect, observed: [:])
+            verdict.causes += await FailureExplainer.causes(for: failure, probe: probe)
         }
         logger.debug("graded \(check.id): \(verdict.passed ? "pass" : "fail") — \(verdict.summary.en)")
         return verdict
     }
 
-    /// The verdict before causes are attached.
-    func run(_ check: Check, probe: some NamespaceProbe) async -> Verdict {
+    /// The verdict before causes are attached, and for a failure whose pages failed (the main
+    /// visitor's or a control's), so the causes follow that visitor's request.
+    func run(_ check: Check, probe: some NamespaceProbe) async -> (Verdict, Failure?) {
         if case .sidecarsInjected = check.expect {
-            return await sidecars(check, probe: probe)
+            return (await sidecars(check, probe: probe), nil)
         }
+        let verdict = await traffic(check, probe: probe)
+        return (verdict.verdict, verdict.failure)
+    }
+
+    func traffic(_ check: Check, probe: some NamespaceProbe) async -> (verdict: Verdict, failure: Failure?) {
         if let problem = Self.malformed(check.expect) {
-            return Verdict(
-                checkID: check.id, passed: false,
-                summary: LocalizedText(en: "The check itself is malformed: \(problem).", ja: "チェックの定義に誤りがあります：\(problem)。"))
+            return (
+                Verdict(
+                    checkID: check.id, passed: false,
+                    summary: LocalizedText(en: "The check itself is malformed: \(problem).", ja: "チェックの定義に誤りがあります：\(problem)。")), nil
+            )
         }
         let url: String
         do {
             url = try await probe.ingressURL()
         } catch {
-            return Verdict(
-                checkID: check.id, passed: false,
-                summary: LocalizedText(
-                    en: "Could not find the namespace's ingress gateway: \(error).",
-                    ja: "名前空間のイングレスゲートウェイが見つかりませんでした：\(error)。"))
+            return (
+                Verdict(
+                    checkID: check.id, passed: false,
+                    summary: LocalizedText(
+                        en: "Could not find the namespace's ingress gateway: \(error).",
+                        ja: "名前空間のイングレスゲートウェイが見つかりませんでした：\(error)。")), nil
+            )
         }
         let driver = TrafficDriver(ingressURL: url, path: check.path, concurrency: concurrency, timeout: timeout, logger: logger)
         do {
@@ -80,46 +91,51 @@ public struct Grader: Sendable {
                 case .settled(let line):
                     evidence.append(line)
                 case .unreachable(let sample):
-                    return Self.unreachable(check, url: url, sample: sample, requests: await driver.requestsSent)
+                    return (Self.unreachable(check, url: url, sample: sample, requests: await driver.requestsSent), nil)
                 case .timedOut(let seen):
                     let seconds = Wording.seconds(TrafficDriver.seconds(settleDeadline))
-                    return Verdict(
+                    let verdict = Verdict(
                         checkID: check.id, passed: false,
                         summary: LocalizedText(
                             en: "The configuration did not take effect within \(seconds) s: the pages kept changing (\(Wording.counts(seen))).",
                             ja: "設定が \(seconds) 秒以内に反映されませんでした。ページの内容が変わり続けています（\(Wording.counts(seen))）。"),
                         evidence: ["settling needs \(settleSamples) consecutive stable pages; seen \(Wording.counts(seen))"],
                         requests: await driver.requestsSent, observed: Self.strings(seen))
+                    return (verdict, Failure(visitor: check.visitor, expectation: check.expect, observed: seen))
                 }
             }
             let main = try await judge(check.expect, visitor: check.visitor, driver: driver)
             if main.samples.allSatisfy({ !$0.answered }), let first = main.samples.first {
-                return Self.unreachable(check, url: url, sample: first, requests: await driver.requestsSent)
+                return (Self.unreachable(check, url: url, sample: first, requests: await driver.requestsSent), nil)
             }
             evidence += main.evidence
             var summary = main.summary
             var passed = main.passed
+            var failure = passed ? nil : Failure(visitor: check.visitor, expectation: check.expect, observed: main.counts)
             for control in check.controls where passed {
                 let result = try await judge(control.expect, visitor: control.visitor, driver: driver)
                 let who = Wording.visitor(control.visitor)
                 evidence += result.evidence.map { "control (\(who.en)): \($0)" }
                 if !result.passed {
                     passed = false
+                    failure = Failure(visitor: control.visitor, expectation: control.expect, observed: result.counts)
                     summary = LocalizedText(
                         en: "\(main.summary.en) But the control failed — \(who.en) must stay unaffected: \(result.summary.en)",
                         ja: "\(main.summary.ja) しかし対照の\(who.ja)が影響を受けています：\(result.summary.ja)")
                 }
             }
-            return Verdict(
+            let verdict = Verdict(
                 checkID: check.id, passed: passed, summary: summary, evidence: evidence, requests: await driver.requestsSent,
                 falseFailRate: main.falseFailRate, falsePassRate: main.falsePassRate, observed: Self.strings(main.counts))
+            return (verdict, failure)
         } catch {
-            return Verdict(
+            let verdict = Verdict(
                 checkID: check.id, passed: false,
                 summary: LocalizedText(
                     en: "Could not send traffic through the ingress at \(url): \(error).",
                     ja: "イングレス（\(url)）経由でリクエストを送れませんでした：\(error)。"),
                 requests: await driver.requestsSent)
+            return (verdict, nil)
         }
     }
 

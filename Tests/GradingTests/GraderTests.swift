@@ -82,8 +82,8 @@ struct GraderTests {
         #expect(verdict.summary.en.contains("but page 1 showed v1 (no stars)"))
         #expect(verdict.summary.ja.contains("v1（星なし）"))
         #expect(verdict.causes.count == 1)
-        #expect(verdict.causes.first?.contains("Header match case") == true)
-        #expect(verdict.causes.first?.contains("'Jason' ≠ 'jason'") == true)
+        #expect(verdict.causes.first?.text.en.contains("Header match case") == true)
+        #expect(verdict.causes.first?.text.ja.contains("'Jason' ≠ 'jason'") == true)
         print("[grader] \(verdict.summary.en) / \(verdict.summary.ja) / causes: \(verdict.causes)")
     }
 
@@ -101,8 +101,8 @@ struct GraderTests {
         }
         #expect(!verdict.passed)
         #expect(verdict.observed["reviews-unavailable"] == 1)
-        #expect(verdict.causes.first?.hasPrefix("A route sends traffic to a subset that no DestinationRule defines") == true)
-        #expect(verdict.causes.first?.contains("reviews unavailable, as seen") == true)
+        #expect(verdict.causes.first?.text.en.hasPrefix("A route sends traffic to a subset that no DestinationRule defines") == true)
+        #expect(verdict.causes.first?.text.en.contains("reviews unavailable, as seen") == true)
     }
 
     @Test("covers(v1, v2, v3) passes on round robin and fails when only v1 answers")
@@ -143,7 +143,7 @@ struct GraderTests {
         #expect(!failing.passed)
         #expect(failing.summary.en.contains("asked 50/50"))
         #expect(failing.evidence.contains { $0.hasPrefix("observed ") }, "what was seen is evidence: \(failing.evidence)")
-        #expect(!failing.causes.contains { $0.hasPrefix("observed ") }, "and never a cause")
+        #expect(!failing.causes.contains { $0.text.en.hasPrefix("observed ") }, "and never a cause")
         print("[grader] 80/20 against 50/50: \(failing.summary.en) / \(failing.summary.ja) / causes: \(failing.causes)")
     }
 
