@@ -169,7 +169,7 @@ public actor Workshop {
             // Findings name the lab's file as the learner sees it (`labs/01-…/start/…`), not the server's path.
             objects += try ManifestLoader.load(path: file).map { object in
                 var named = object
-                named.source.file = Self.labRelative(file)
+                named.source.file = LabCatalog.learnerPath(file)
                 return named
             }
         }
@@ -183,12 +183,6 @@ public actor Workshop {
             return copy
         }
         return try await backend.applyObjects(rest, namespace: namespace).lines
-    }
-
-    /// `labs/NN-slug/…` for a file of the lab catalogue; the file's name for anything else.
-    static func labRelative(_ path: String) -> String {
-        guard let range = path.range(of: "/labs/", options: .backwards) else { return (path as NSString).lastPathComponent }
-        return String(path[path.index(after: range.lowerBound)...])
     }
 
     /// The checks the student has passed since they last started (or reset) the lab: a reset

@@ -76,8 +76,9 @@ public struct WrongConfig: Sendable, Equatable {
     public enum Source: String, Sendable, Equatable {
         /// The analyzer (`labctl analyze`) reports it.
         case analysis
-        /// Only the traffic shows it: the verdict's observed outcomes or shares.
-        case traffic
+        /// The analyzer has nothing to say; the grader finds it by following the failed request's
+        /// route (the rule that sent it where it went).
+        case route
     }
 
     public var name: String
@@ -85,7 +86,7 @@ public struct WrongConfig: Sendable, Equatable {
     /// The manifests (every YAML file of the folder but `expect.yaml`), sorted by name.
     public var files: [String]
     public var checkID: String
-    /// A phrase the failure explanation must contain.
+    /// A phrase the failing check's first cause must contain.
     public var diagnosis: String
     /// Istio refuses these manifests at apply time (nothing of them is applied).
     public var refused: Bool

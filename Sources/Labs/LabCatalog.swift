@@ -151,7 +151,7 @@ public enum LabCatalog {
             var source = WrongConfig.Source.analysis
             if let item = object["explainedBy"] {
                 let text = try reader.string(item, "explainedBy")
-                guard let parsed = WrongConfig.Source(rawValue: text) else { throw reader.fail("explainedBy", "is '\(text)': write analysis or traffic") }
+                guard let parsed = WrongConfig.Source(rawValue: text) else { throw reader.fail("explainedBy", "is '\(text)': write analysis or route") }
                 source = parsed
             }
             let labels = try object["namespaceLabels"].map { (item) throws(LabError) in try reader.stringMap(item, "namespaceLabels") }
@@ -187,5 +187,14 @@ public enum LabCatalog {
             }
             return names.sorted().map { (folder as NSString).appendingPathComponent($0) }
         }
+    }
+}
+
+extension LabCatalog {
+    /// A lab file's path as the learner sees it (`labs/NN-slug/…`), for findings and causes; the
+    /// file's name for anything outside the catalogue. Never the server's own path.
+    public static func learnerPath(_ path: String) -> String {
+        guard let range = path.range(of: "/labs/", options: .backwards) else { return (path as NSString).lastPathComponent }
+        return String(path[path.index(after: range.lowerBound)...])
     }
 }

@@ -85,10 +85,10 @@ struct LabManifestTests {
         }
     }
 
-    @Test("wrong configurations explained only by traffic are invisible to the analyzer")
+    @Test("wrong configurations explained by their route are invisible to the analyzer")
     func trafficOnlyConfigs() throws {
         for lab in try Repository.load() {
-            for wrong in lab.wrong where wrong.explainedBy == .traffic {
+            for wrong in lab.wrong where wrong.explainedBy == .route {
                 let found = try analysis(lab.files(for: wrong), labels: wrong.namespaceLabels ?? lab.solutionLabels)
                 #expect(found.filter { $0.severity != .info }.isEmpty, "\(lab.id)/wrong/\(wrong.name): \(found)")
             }
