@@ -24,6 +24,10 @@ struct BackendProbe: NamespaceProbe {
     func diagnostics() async throws -> [Diagnostic] {
         try await backend.diagnostics(namespace)
     }
+
+    func snapshot() async throws -> MeshSnapshot? {
+        try await backend.snapshot(namespace)
+    }
 }
 
 /// Bounds how many checks run at once, so a class checking together keeps the machine responsive.

@@ -33,8 +33,8 @@ public protocol ClusterBackend: Sendable {
     func ingressURL(of namespace: String) async throws -> String?
     /// Each pod's name and `READY` column (`2/2`).
     func podReadiness(_ namespace: String) async throws -> [(name: String, ready: String)]
-    /// The analyzer's findings for the namespace.
-    func diagnostics(_ namespace: String) async throws -> [Diagnostic]
+    /// The namespace's configuration, typed (what the analyzer and the grader's path trace read).
+    func snapshot(_ namespace: String) async throws -> MeshSnapshot
     /// Requests that reached each version of a service, where the backend can count them.
     func requestsByVersion(service: String, namespace: String) async throws -> [String: Int]
     /// A kubeconfig for the student's own identity in the namespace, when the backend issues
@@ -84,6 +84,13 @@ public enum BackendError: Error, Sendable, CustomStringConvertible {
 
 // MARK: The embedded engine
 
+extension ClusterBackend {
+    /// The analyzer's findings for the namespace.
+    public func diagnostics(_ namespace: String) async throws -> [Diagnostic] {
+        Analysis.analyze(try await snapshot(namespace))
+    }
+}
+
 extension LocalCluster: ClusterBackend {
     public func namespaceLabels(_ namespace: String) async throws -> [String: String]? {
         self.namespace(namespace)?.labels
@@ -128,10 +135,6 @@ extension LocalCluster: ClusterBackend {
 
     public func podReadiness(_ namespace: String) async throws -> [(name: String, ready: String)] {
         pods(namespace).map { ($0.name, $0.ready) }
-    }
-
-    public func diagnostics(_ namespace: String) async throws -> [Diagnostic] {
-        analyze(namespace)
     }
 
     public func requestsByVersion(service: String, namespace: String) async throws -> [String: Int] {

@@ -155,7 +155,7 @@ enum Dashboard {
       try{const r=await api('POST','/apis/meshdojo.dev/v1/namespaces/'+state.ns+'/labs/'+$('labs').value+'/'+action);
         if(action!=='check'){$('verdicts').innerHTML='<div class="card"><pre>'+esc(r.lines.join('\n'))+'</pre></div>';return}
         $('verdicts').innerHTML=r.verdicts.map(v=>'<div class="card verdict '+(v.passed?'pass':'fail')+'"><b>'+esc(v.check)+'</b> '+(v.passed?'✔':'✘')+
-          '<p>'+esc(v.summary[state.lang])+'</p>'+(v.causes.length?'<ul>'+v.causes.map(c=>'<li>'+esc(c)+'</li>').join('')+'</ul>':'')+
+          '<p>'+esc(v.summary[state.lang])+'</p>'+(v.causes.length?'<ul>'+v.causes.map(c=>'<li>'+esc(typeof c==='string'?c:c[state.lang])+'</li>').join('')+'</ul>':'')+
           '<p class="muted">'+esc(v.evidence.join(' · '))+'</p></div>').join('');
       }catch(e){$('verdicts').innerHTML='<div class="card verdict fail">'+esc(e.message)+'</div>'}
       finally{ // the step the learner is on may have moved

@@ -148,7 +148,7 @@ public actor KubernetesClusterBackend: ClusterBackend {
             // The apply stands; should the cluster not answer the analysis, it goes without warnings.
             var warnings: [Diagnostic] = []
             do {
-                warnings = try await self.analyse(namespace)
+                warnings = try await self.diagnostics(namespace)
             } catch {
                 self.logger.warning("no analysis after an apply", metadata: ["lab.namespace": "\(namespace)", "lab.error": "\(error)"])
             }
@@ -205,15 +205,11 @@ public actor KubernetesClusterBackend: ClusterBackend {
         .sorted { $0.name < $1.name }
     }
 
-    public func diagnostics(_ namespace: String) async throws -> [Diagnostic] {
-        try await analyse(namespace)
-    }
-
-    func analyse(_ namespace: String) async throws -> [Diagnostic] {
+    public func snapshot(_ namespace: String) async throws -> MeshSnapshot {
         let labels = try await namespaceLabels(namespace) ?? [:]
         var objects: [KubeObject] = []
         for resource in Self.analysedKinds { objects += try await self.objects(resource, namespace: namespace) }
-        return Analysis.analyze(MeshSnapshot.build(namespace: namespace, namespaceLabels: labels, objects: objects).0)
+        return MeshSnapshot.build(namespace: namespace, namespaceLabels: labels, objects: objects).0
     }
 
     public func requestsByVersion(service: String, namespace: String) async throws -> [String: Int] {

@@ -26,7 +26,9 @@ enum LabJSON {
     static func verdict(_ verdict: Verdict) -> Value {
         var value: Value = [
             "check": .string(verdict.checkID), "passed": .bool(verdict.passed), "summary": text(verdict.summary),
-            "evidence": .array(verdict.evidence.map { .string($0) }), "causes": .array(verdict.causes.map { .string($0) }),
+            "evidence": .array(verdict.evidence.map { .string($0) }), "causes": .array(verdict.causes.map { cause in
+                ["en": .string(cause.text.en), "ja": .string(cause.text.ja), "objects": .array(cause.objects.map { .string($0) })]
+            }),
             "requests": .int(verdict.requests), "seconds": .double(verdict.seconds),
             "observed": .object(verdict.observed.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }),
         ]

@@ -100,7 +100,9 @@ public struct ResourceAPI: Sendable {
 
     static func diagnostics(_ diagnostics: [Diagnostic]) -> Value {
         .array(diagnostics.map { diagnostic in
-            var value: Value = ["severity": .string(diagnostic.severity.rawValue), "code": .string(diagnostic.code), "message": .string(diagnostic.message), "text": .string(diagnostic.description)]
+            var value: Value = ["severity": .string(diagnostic.severity.rawValue), "code": .string(diagnostic.code), "message": .string(diagnostic.message), "text": .string(diagnostic.description),
+                "messageJa": .string(diagnostic.messageJa ?? diagnostic.message), "textJa": .string(diagnostic.descriptionJa),
+            ]
             if let file = diagnostic.file { value["file"] = .string(file) }
             if let object = diagnostic.object { value["object"] = .string(object) }
             if let field = diagnostic.field { value["field"] = .string(field) }

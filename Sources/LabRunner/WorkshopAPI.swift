@@ -262,10 +262,13 @@ public struct WorkshopAPI: BookinfoHandler {
                 if let failure = standing.lastFailure {
                     // The verdict's first cause, else its summary: one line saying why. (The
                     // evidence is the runner's own JSON; should it not parse, the summary says it.)
+                    // Verdicts stored before causes were bilingual hold plain strings.
                     let causes = (try? ManifestLoader.documents(failure.evidence, file: "verdict").first?["causes"]?.arrayValue) ?? nil
-                    let cause = causes?.first?.stringValue
+                    let first = causes?.first
                     row["lastFailure"] = [
-                        "check": .string(failure.checkID), "en": .string(cause ?? failure.summaryEn), "ja": .string(cause ?? failure.summaryJa),
+                        "check": .string(failure.checkID),
+                        "en": .string(first?["en"]?.stringValue ?? first?.stringValue ?? failure.summaryEn),
+                        "ja": .string(first?["ja"]?.stringValue ?? first?.stringValue ?? failure.summaryJa),
                     ]
                 }
             }

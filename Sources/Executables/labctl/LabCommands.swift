@@ -120,7 +120,7 @@ struct Check: AsyncParsableCommand {
                 let passed = verdict["passed"] == .bool(true)
                 print("\(passed ? "✔ PASS" : "✘ FAIL")  \(verdict["check"]?.stringValue ?? "")")
                 print("   \(verdict["summary"]?[lang]?.stringValue ?? "")")
-                for cause in verdict["causes"]?.arrayValue ?? [] { print("   → \(cause.stringValue ?? "")") }
+                for cause in verdict["causes"]?.arrayValue ?? [] { print("   → \(cause[lang]?.stringValue ?? cause.stringValue ?? "")") }
                 for line in verdict["evidence"]?.arrayValue ?? [] { print("     \(line.stringValue ?? "")") }
             }
         }

@@ -17,6 +17,10 @@ struct Labctl: AsyncParsableCommand {
 struct Common: ParsableArguments {
     @Option(name: [.short, .long], help: "The namespace.") var namespace = "default"
     @Option(help: "The lab-runner URL (default: LAB_RUNNER_URL or http://127.0.0.1:8080).") var server: String?
+    @Option(help: "The language of warnings and findings: en or ja.") var lang = "en"
+
+    /// The key of a finding's message in the chosen language.
+    var messageKey: String { lang == "ja" ? "messageJa" : "message" }
 
     var client: RunnerClient { RunnerClient(server: server) }
 }
@@ -56,7 +60,7 @@ struct Apply: AsyncParsableCommand {
         // As kubectl prints the server's warnings.
         for warning in reply["warnings"]?.arrayValue ?? [] {
             let object = warning["object"]?.stringValue.map { "\($0): " } ?? ""
-            FileHandle.standardError.write(Data("Warning: \(object)\(warning["message"]?.stringValue ?? "")\n".utf8))
+            FileHandle.standardError.write(Data("Warning: \(object)\((warning[common.messageKey] ?? warning["message"])?.stringValue ?? "")\n".utf8))
         }
     }
 }
@@ -127,7 +131,7 @@ struct Analyze: AsyncParsableCommand {
             print("✔ No validation issues found when analyzing namespace: \(common.namespace).")
             return
         }
-        for diagnostic in diagnostics { print(diagnostic["text"]?.stringValue ?? "") }
+        for diagnostic in diagnostics { print((diagnostic[common.lang == "ja" ? "textJa" : "text"] ?? diagnostic["text"])?.stringValue ?? "") }
         if diagnostics.contains(where: { $0["severity"]?.stringValue == "Error" }) { throw ExitCode(79) }
     }
 }
