@@ -1,3 +1,4 @@
+import Synchronization
 import EnvoyConfig
 import Foundation
 #if canImport(FoundationNetworking)
@@ -53,29 +54,43 @@ enum EnvoyHarness {
         }
     }
 
-    /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+    /// A TCP port on 127.0.0.1 that was free a moment ago, from 20000…21999: below the kernel's
+    /// ephemeral range (a port the kernel handed out and took back can go to any outgoing
+    /// connection of the suites running beside this one before Envoy binds it) and outside the
+    /// ranges the other suites' runners and engines take ports from.
+    /// Never the same port twice in one run.
     static func freePort() -> Int? {
+        handedOut.withLock { taken in
+            for _ in 0..<500 {
+                let port = Int.random(in: 20000...21999)
+                if !taken.contains(port), canBind(port) {
+                    taken.insert(port)
+                    return port
+                }
+            }
+            return nil
+        }
+    }
+
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    static func canBind(_ port: Int) -> Bool {
         #if canImport(Glibc)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
         let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { return false }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
         }
-        guard bound == 0 else { return nil }
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else { return nil }
-        return Int(UInt16(bigEndian: address.sin_port))
+        return bound == 0
     }
 
     /// `GET http://127.0.0.1:<adminPort><path>`; nil when Envoy does not answer (yet).
