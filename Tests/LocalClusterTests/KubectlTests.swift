@@ -40,6 +40,25 @@ struct KubectlTests {
         try await Browser.get(url + "/productpage").outcome
     }
 
+    @Test("kubectl apply prints the server's warnings as Warning: lines, at once: a VirtualService before its DestinationRule", arguments: Kubectl.oldestAndNewest)
+    func applyWarnings(kubectl: String) async throws {
+        let runner = try await RunnerProcess()
+        defer { Task { await runner.stop() } }
+        let k = Session(kubectl: kubectl, config: try await runner.kubeconfig(), cache: runner.state + "/kube-cache", namespace: "warned")
+        try await k.ok("create", "namespace", "warned")
+        try await k.ok("apply", "-f", MeshFixture.repoRoot + "/bookinfo/platform/kube/bookinfo.yaml")
+        let early = try await k.run("apply", "-f", MeshFixture.repoRoot + "/bookinfo/networking/virtual-service-all-v1.yaml")
+        #expect(early.status == 0, "a warning does not refuse the apply: \(early)")
+        let warnings = early.error.split(separator: "\n").filter { $0.hasPrefix("Warning: ") }
+        #expect(warnings.contains { $0.contains("subset 'v1'") && $0.contains("reviews") }, "\(early)")
+        #expect(Set(warnings).count == warnings.count, "each warning once: \(early)")
+        #expect(try await k.ok("get", "vs", "reviews", "-o", "jsonpath={.metadata.name}") == "reviews")
+        // With the subsets defined, the same apply is quiet.
+        try await k.ok("apply", "-f", MeshFixture.repoRoot + "/bookinfo/networking/destination-rule-all.yaml")
+        let again = try await k.run("apply", "-f", MeshFixture.repoRoot + "/bookinfo/networking/virtual-service-all-v1.yaml")
+        #expect(again.status == 0 && !again.error.contains("subset 'v1'"), "\(again)")
+    }
+
     @Test(
         "the tutorial's kubectl commands work, unchanged, against the workshop",
         .enabled(if: FileManager.default.fileExists(atPath: KubectlTests.samples), "../shared/istio-samples is absent: Istio's own samples cannot be applied"),

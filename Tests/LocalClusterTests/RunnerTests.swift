@@ -258,6 +258,7 @@ struct RunnerTests {
             #expect(japanese.contains("▶ いまのステップ") && japanese.contains("ラボを開始"), "the page in Japanese")
             let grid = try dom(Self.instructorToken, hash: "&lang=ja")
             #expect(grid.contains("直近の不合格の理由") && grid.contains("クラスの進捗"))
+            #expect(grid.range(of: "<td class=\"why\">[^<]*[\u{3040}-\u{30FF}]", options: .regularExpression) != nil, "why the last check failed, in Japanese: \(grid)")
             try await cluster.deleteNamespace(dana.namespace)
         }
     }
