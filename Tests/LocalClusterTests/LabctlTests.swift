@@ -72,6 +72,16 @@ struct LabctlTests {
         #expect(third.status == 0 && third.output.contains("the saved login was for http://127.0.0.1:1"), "\(third)")
         #expect(try await workspace.savedLogin().works)
 
+        // In Japanese, end to end: an apply's warnings and labctl analyze (the demo student's namespace
+        // has no DestinationRules yet, so routing to subset v1 is warned about).
+        let routes = MeshFixture.repoRoot + "/bookinfo/networking/virtual-service-all-v1.yaml"
+        let applied = try await workspace.labctl(["apply", "-f", routes, "--lang", "ja", "--server", workspace.server])
+        #expect(applied.status == 0 && applied.error.contains("Warning: ") && applied.error.contains("のサブセット 'v1' はどの DestinationRule にも定義されていません"), "\(applied)")
+        let analyzed = try await workspace.labctl(["analyze", "--lang", "ja", "--server", workspace.server])
+        #expect(analyzed.output.contains("どの DestinationRule にも定義されていません"), "\(analyzed)")
+        let english = try await workspace.labctl(["analyze", "--server", workspace.server])
+        #expect(english.output.contains("subset 'v1' of host 'reviews' is not defined by any DestinationRule") && !english.output.contains("どの DestinationRule"), "\(english)")
+
         // down with the wrong instructor token: the runner refuses, labctl says so and fails.
         let wrong = root + "/elsewhere"
         try FileManager.default.createDirectory(atPath: wrong, withIntermediateDirectories: true)
