@@ -182,12 +182,16 @@ struct HostileInputTests {
             #expect(try await RunnerTests.call(.GET, whoami, token: staying.token).0 == 401)
             #expect(try await RunnerTests.call(.GET, whoami, token: fresh).0 == 200)
             // Wrong event codes and wrong tokens use buckets of their own.
+            // The test runner's buckets hold 40 and refill one every 10 s: of 70 guesses each, at least
+            // 20 are refused however slowly a loaded machine sends them (the loop takes well under 100 s).
+            var codes: [Int] = []
+            var tokens: [Int] = []
             for _ in 0..<70 {
-                _ = try await RunnerTests.call(.POST, "\(base)/apis/meshdojo.dev/v1/register", token: nil, body: #"{"name":"guess","eventCode":"nope"}"#)
-                _ = try await RunnerTests.call(.GET, whoami, token: "guessed-token")
+                codes.append(try await RunnerTests.call(.POST, "\(base)/apis/meshdojo.dev/v1/register", token: nil, body: #"{"name":"guess","eventCode":"nope"}"#).0)
+                tokens.append(try await RunnerTests.call(.GET, whoami, token: "guessed-token").0)
             }
-            #expect(try await RunnerTests.call(.GET, whoami, token: "guessed-token").0 == 429)
-            #expect(try await RunnerTests.call(.POST, "\(base)/apis/meshdojo.dev/v1/register", token: nil, body: #"{"name":"guess","eventCode":"nope"}"#).0 == 429)
+            #expect(codes.first == 403 && codes.filter { $0 == 429 }.count >= 20 && Set(codes).isSubset(of: [403, 429]), "\(codes)")
+            #expect(tokens.first == 401 && tokens.filter { $0 == 429 }.count >= 20 && Set(tokens).isSubset(of: [401, 429]), "\(tokens)")
             let late = try await RunnerTests.register(base, "latecomer")
             defer { Task { try? await MeshFixture.cleanUp(late.namespace) } }
             #expect(try await RunnerTests.call(.GET, whoami, token: late.token).0 == 200)
