@@ -89,7 +89,9 @@ struct GraderTests {
 
     @Test("a route to an undefined subset is named as the cause of reviews-unavailable")
     func undefinedSubset() async throws {
-        let closed = try await closedPort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let closed = refusing.port
         let diagnostics = [
             Diagnostic(
                 .warning, code: Analysis.Code.referencedResourceNotFound,
@@ -207,7 +209,9 @@ struct GraderTests {
 
     @Test("an unreachable ingress gives a failed verdict with a clear message")
     func unreachable() async throws {
-        let closed = try await closedPort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let closed = refusing.port
         let verdict = await grader.grade(check(.all(.v1, samples: 31)), probe: FakeProbe(port: closed))
         #expect(!verdict.passed)
         #expect(verdict.summary.en.contains("did not answer"))

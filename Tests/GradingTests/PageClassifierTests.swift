@@ -36,7 +36,9 @@ struct PageClassifierTests {
 
     @Test("reviews whose ratings port is closed give ratings-unavailable, not v3, even with the red class", arguments: markups)
     func ratingsUnavailable(markup: String) async throws {
-        let closed = try await closedPort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let closed = refusing.port
         for version in ["v2", "v3"] {
             let page = try await withBookinfo(reviews: { _ in reviewsService(version, ratingsPort: closed) }, environment: ["PRODUCTPAGE_UI": markup]) { port in
                 try await fetchPage("http://127.0.0.1:\(port)/productpage")
@@ -48,7 +50,9 @@ struct PageClassifierTests {
 
     @Test("a closed reviews port gives reviews-unavailable", arguments: markups)
     func reviewsUnavailable(markup: String) async throws {
-        let closed = try await closedPort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let closed = refusing.port
         let page = try await withBookinfo(environment: ["PRODUCTPAGE_UI": markup, "REVIEWS_SERVICE_PORT": "\(closed)"]) { port in
             try await fetchPage("http://127.0.0.1:\(port)/productpage")
         }
@@ -58,7 +62,9 @@ struct PageClassifierTests {
 
     @Test("a closed details port gives details-unavailable", arguments: markups)
     func detailsUnavailable(markup: String) async throws {
-        let closed = try await closedPort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let closed = refusing.port
         let page = try await withBookinfo(environment: ["PRODUCTPAGE_UI": markup, "DETAILS_SERVICE_PORT": "\(closed)"]) { port in
             try await fetchPage("http://127.0.0.1:\(port)/productpage")
         }

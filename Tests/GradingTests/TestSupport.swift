@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import AsyncHTTPClient
 import BookinfoKit
 import Details
@@ -66,8 +69,37 @@ func withServer<Handler: BookinfoHandler, T: Sendable>(
 }
 
 /// A port on 127.0.0.1 where nothing listens any more (a server was bound there and stopped).
-func closedPort() async throws -> Int {
-    try await withServer(ClosureHandler { _ in .json("{}") }) { $0 }
+/// A loopback port bound by a socket that never listens, held until the object goes: connections
+/// are refused, and no other process can take the port meanwhile (a port of a stopped server can
+/// go to another suite's server before the test is done with it).
+struct RefusingPortError: Error { let errno: Int32 }
+
+final class RefusingPort: @unchecked Sendable {
+    let port: Int
+    private let fd: Int32
+
+    init() throws {
+        #if canImport(Glibc)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        let named = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        guard fd >= 0, bound == 0, named == 0 else {
+            let code = errno
+            if fd >= 0 { close(fd) }
+            throw RefusingPortError(errno: code)
+        }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(fd) }
 }
 
 /// A real reviews service of `version` whose ratings calls go to `ratingsPort`.
