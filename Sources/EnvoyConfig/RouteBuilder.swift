@@ -130,9 +130,7 @@ struct RouteBuilder {
     private func buildDestinations(
         _ destinations: [RouteDestination], of service: VirtualService, port: Int
     ) -> (Value, HeaderOperations?)? {
-        let lone = destinations.count == 1
-        let weighted: [(cluster: String, weight: Int, headers: HeaderOperations?)] = destinations.compactMap { entry in
-            let weight = lone ? 100 : (entry.weight ?? 0)
+        let weighted: [(cluster: String, weight: Int, headers: HeaderOperations?)] = zip(destinations, destinations.effectiveWeights).compactMap { entry, weight in
             guard weight > 0 else { return nil }
             let fqdn = HostName.fullyQualified(entry.destination.host, namespace: service.namespace)
             let clusterPort = catalog.destinationPort(fqdn: fqdn, written: entry.destination.port, fallback: port)

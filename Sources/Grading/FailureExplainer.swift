@@ -12,8 +12,9 @@ enum FailureExplainer {
         let diagnostics: [Diagnostic]
         let snapshot: MeshSnapshot?
         do {
-            diagnostics = try await probe.diagnostics()
+            // One read of the namespace: the findings come from the same snapshot the trace follows.
             snapshot = try await probe.snapshot()
+            diagnostics = if let snapshot { Analysis.analyze(snapshot) } else { try await probe.diagnostics() }
         } catch {
             return [Cause(en: "(the namespace could not be analysed: \(error))", ja: "（名前空間を解析できませんでした：\(error)）")]
         }

@@ -234,25 +234,22 @@ struct PathTrace {
                     ]
                 }
             }
-            return [
-                Found(
-                    cause: Cause(
-                        en: "No rule delays \(who.en) on ratings\(name.map { ": \($0) \(rule) has no fault.delay" } ?? " (there is no VirtualService for ratings)").",
-                        ja: "\(who.ja)の ratings への呼び出しを遅らせるルールがありません\(name.map { "（\($0) の \(rule) に fault.delay がありません）" } ?? "（ratings の VirtualService がありません）")。",
-                        objects: name.map { [$0] } ?? []))
-            ]
+            return [noFault("delay", en: "delays \(who.en) on", ja: "遅らせる", name: name, rule: rule)]
         }
         if let abort = fault?.abort, (abort.percentage ?? 0) > 0 { return [] }
         if let abort = fault?.abort {
             return [percentMissing("abort", name: name ?? "", rule: rule, abort.percentage)]
         }
-        return [
-            Found(
-                cause: Cause(
-                    en: "No rule aborts \(whose) calls to ratings\(name.map { ": \($0) \(rule) has no fault.abort" } ?? " (there is no VirtualService for ratings)").",
-                    ja: "\(who.ja)の ratings への呼び出しを中断（abort）するルールがありません\(name.map { "（\($0) の \(rule) に fault.abort がありません）" } ?? "（ratings の VirtualService がありません）")。",
-                    objects: name.map { [$0] } ?? []))
-        ]
+        return [noFault("abort", en: "aborts \(whose) calls to", ja: "中断（abort）する", name: name, rule: rule)]
+    }
+
+    /// No rule for the visitor's ratings calls has the fault the check needs.
+    func noFault(_ kind: String, en verb: String, ja verbJa: String, name: String?, rule: String) -> Found {
+        Found(
+            cause: Cause(
+                en: "No rule \(verb) ratings\(name.map { ": \($0) \(rule) has no fault.\(kind)" } ?? " (there is no VirtualService for ratings)").",
+                ja: "\(who.ja)の ratings への呼び出しを\(verbJa)ルールがありません\(name.map { "（\($0) の \(rule) に fault.\(kind) がありません）" } ?? "（ratings の VirtualService がありません）")。",
+                objects: name.map { [$0] } ?? []))
     }
 
     func percentMissing(_ kind: String, name: String, rule: String, _ percentage: Double?) -> Found {

@@ -116,7 +116,7 @@ public enum RouteSimulation {
             return Route(virtualService: service, ruleIndex: nil, targets: [], fault: nil, passedOver: passedOver)
         }
         let rule = service.http[index]
-        let weights = rule.route.map { rule.route.count == 1 ? 100 : max($0.weight ?? 0, 0) }
+        let weights = rule.route.effectiveWeights
         let total = weights.reduce(0, +)
         let targets = zip(rule.route, weights).map { item, weight in
             target(item.destination, share: total > 0 ? Double(weight) / Double(total) : 0, namespace: service.namespace, snapshot)

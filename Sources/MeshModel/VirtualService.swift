@@ -38,6 +38,14 @@ public struct RouteDestination: Sendable, Equatable {
     public var headers: HeaderOperations?
 }
 
+extension [RouteDestination] {
+    /// The weights as a proxy applies them: a lone destination takes everything, whatever is
+    /// written; otherwise a missing (or negative) weight is 0. Istio rescales them to their sum.
+    public var effectiveWeights: [Int] {
+        count == 1 ? [100] : map { Swift.max($0.weight ?? 0, 0) }
+    }
+}
+
 /// One `match` block: its conditions are AND-ed; blocks of a route are OR-ed.
 public struct HTTPMatch: Sendable, Equatable {
     public var name: String?
