@@ -145,8 +145,12 @@ extension LocalCluster {
         "ENABLE_EXTERNAL_BOOK_SERVICE", "DO_NOT_ENCRYPT", "SERVICE_VERSION", "ENABLE_RATINGS", "STAR_COLOR", "CLUSTER_NAME",
         "DB_TYPE", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "DATABASE_URL", "LOG_LEVEL", "LOG_DIR",
         "MONGO_DB_URL", "MYSQL_DB_HOST", "MYSQL_DB_PORT", "MYSQL_DB_USER", "MYSQL_DB_PASSWORD", "POSTGRES_DB", "POSTGRES_PASSWORD",
-        "POSTGRES_USER",
+        "POSTGRES_USER", "UPSTREAM_CONNECTIONS",
     ]
+
+    /// Settings bookinfo/README documents that a pod of the embedded engine may not set, and why:
+    /// the engine sets the first three itself; the last two are folders on the runner's machine.
+    public static let environmentSetByEngine: Set<String> = ["HOSTNAME", "LISTEN_HOST", "HTTP_PROXY", "PRODUCTPAGE_BOOTSTRAP_DIR", "PRODUCTPAGE_JQUERY_DIR"]
 
     /// What the embedded engine cannot run for a Deployment: too many replicas, or environment
     /// variables outside ``allowedEnvironment``.

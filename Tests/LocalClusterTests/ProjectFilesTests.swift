@@ -1,4 +1,5 @@
 import Foundation
+import LocalCluster
 import MeshModel
 import Testing
 
@@ -77,6 +78,17 @@ struct ProjectFilesTests {
             let name = String(image.dropFirst("meshdojo/".count).prefix { $0 != ":" })
             #expect(dockerfiles.contains("\(name).Dockerfile"), "no Dockerfile for \(image)")
         }
+    }
+
+    @Test("every setting bookinfo/README documents reaches a pod of the embedded engine, or is one the engine sets or refuses on purpose")
+    func documentedSettingsReachPods() throws {
+        let readme = try String(contentsOfFile: Self.root + "/bookinfo/README.md", encoding: .utf8)
+        let documented = Set(readme.matches(of: /`([A-Z][A-Z0-9]*_[A-Z0-9_]+)`/).map { String($0.output.1) })
+        #expect(documented.count >= 20, "found only \(documented.sorted()) in bookinfo/README.md")
+        let missing = documented.subtracting(LocalCluster.allowedEnvironment).subtracting(LocalCluster.environmentSetByEngine)
+        #expect(missing.isEmpty, "bookinfo/README.md documents \(missing.sorted()), which a Deployment on the embedded engine may not set")
+        let neverDocumented = LocalCluster.environmentSetByEngine.subtracting(documented).subtracting(["HOSTNAME"])
+        #expect(neverDocumented.isEmpty, "\(neverDocumented.sorted()) are listed as set by the engine but bookinfo/README.md does not mention them")
     }
 
     @Test("bookinfo.yaml has the same Services, Deployments, labels and ports as Istio's")
