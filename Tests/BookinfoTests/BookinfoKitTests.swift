@@ -28,6 +28,23 @@ struct BookinfoKitTests {
         #expect(value["a"]?.arrayValue?.count == 3)
     }
 
+    @Test("JSON strings: plain ones, non-ASCII, escapes anywhere in them, surrogate pairs")
+    func jsonStrings() throws {
+        let cases: [(String, String)] = [
+            (#""""#, ""), (#""plain text""#, "plain text"), (#""日本語 é""#, "日本語 é"),
+            (#""ab\ncd""#, "ab\ncd"), (#""\"quoted\"""#, "\"quoted\""), (#""tail\\""#, "tail\\"),
+            (#""a\u00e9b\ud83d\ude00c""#, "aéb😀c"),
+        ]
+        for (text, expected) in cases {
+            #expect(try JSONValue.parse(text).stringValue == expected, "\(text)")
+        }
+        let keys = try JSONValue.parse(#"{"plain":1,"esc\taped":2}"#)
+        #expect(keys["plain"]?.templateText == "1")
+        #expect(keys["esc\taped"]?.templateText == "2")
+        #expect(throws: JSONParseError.self) { try JSONValue.parse("\"raw \u{01} control\"") }
+        #expect(throws: JSONParseError.self) { try JSONValue.parse("\"raw\nnewline\"") }
+    }
+
     @Test("invalid JSON is rejected", arguments: ["", "{", "{\"a\":}", "[1,]", "01", "\"abc", "{} x", "nul"])
     func jsonRejects(_ text: String) {
         #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }

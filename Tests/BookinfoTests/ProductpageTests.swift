@@ -199,6 +199,17 @@ struct ProductpageTests {
         }
     }
 
+    @Test("the signed-in user's name is escaped as Jinja escapes it, non-ASCII kept, a quote before a combining mark too")
+    func userNameEscaped() async throws {
+        try await withBookinfo { port in
+            let user = "<b>\"O'Neil\" & 日本</b>\"\u{301}"
+            let cookie = try await signIn(try #require(user.addingPercentEncoding(withAllowedCharacters: .alphanumerics)), port: port)
+            let page = try await fetch("http://127.0.0.1:\(port)/productpage", headers: [cookie])
+            #expect(page.body.contains("&lt;b&gt;&#34;O&#39;Neil&#34; &amp; 日本&lt;/b&gt;&#34;\u{301}  ( <a href=\"logout\">sign out</a> )"))
+            #expect(!page.body.contains("<b>\"O'Neil"))
+        }
+    }
+
     @Test("an empty user name shows the Sign in button yet sends an empty end-user header")
     func emptyUser() async throws {
         let log = RequestLog()
