@@ -185,7 +185,10 @@ enum HTTP1Client {
         request: ByteBuffer, to target: ConnectTarget, deadline: NIODeadline, maxBodyBytes: Int,
         pool: HTTP1ConnectionPool? = nil
     ) async -> UpstreamResult {
-        if let pool, let channel = pool.take() {
+        // The caller's own event loop when it runs on one (a bookinfo handler does, see
+        // EventLoopTaskExecutor): the exchange then needs no thread switch there and back.
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
+        if let pool, let channel = pool.take(preferring: loop) {
             let exchange = HTTP1Exchange(
                 eventLoop: channel.eventLoop, request: request, target: target, deadline: deadline,
                 maxBodyBytes: maxBodyBytes, pool: pool, reusing: channel)
@@ -193,7 +196,7 @@ enum HTTP1Client {
             guard exchange.unansweredOnReusedConnection else { return result }
         }
         let exchange = HTTP1Exchange(
-            eventLoop: MultiThreadedEventLoopGroup.singleton.next(), request: request, target: target,
+            eventLoop: loop, request: request, target: target,
             deadline: deadline, maxBodyBytes: maxBodyBytes, pool: pool, reusing: nil)
         return await run(exchange)
     }
@@ -202,7 +205,11 @@ enum HTTP1Client {
         let eventLoop = exchange.eventLoop
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<UpstreamResult, Never>) in
-                eventLoop.execute { exchange.start(continuation) }
+                if eventLoop.inEventLoop {
+                    exchange.start(continuation)
+                } else {
+                    eventLoop.execute { exchange.start(continuation) }
+                }
             }
         } onCancel: {
             eventLoop.execute { exchange.finish(.failure(.connection("the request was cancelled"))) }
@@ -453,9 +460,13 @@ final class HTTP1ConnectionPool: Sendable {
         self.maxIdle = maxIdle
     }
 
-    /// The most recently returned connection that is still open, if any.
-    func take() -> (any Channel)? {
+    /// The most recently returned connection that is still open, if any; one on `loop` when
+    /// there is one (a call on that loop then stays on its thread).
+    func take(preferring loop: (any EventLoop)? = nil) -> (any Channel)? {
         idle.withLock { channels in
+            if let loop, let index = channels.lastIndex(where: { $0.eventLoop === loop && $0.isActive }) {
+                return channels.remove(at: index)
+            }
             while let channel = channels.popLast() {
                 if channel.isActive { return channel }
             }
