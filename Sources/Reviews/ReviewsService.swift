@@ -8,9 +8,18 @@ public struct ReviewsService: BookinfoHandler {
     public let configuration: ReviewsConfiguration
     let client: UpstreamClient
 
+    /// The body's fixed parts for this configuration, quoted once: the head up to the reviews, each
+    /// review's opening, and the rating's tail after the star count.
+    let bodyHead: String
+    let reviewOpenings: [String]
+    let ratingTail: String
+
     public init(configuration: ReviewsConfiguration, client: UpstreamClient = UpstreamClient()) {
         self.configuration = configuration
         self.client = client
+        bodyHead = #","podname": \#(JSONText.quote(configuration.podName)),"clustername": \#(JSONText.quote(configuration.clusterName)),"reviews": ["#
+        reviewOpenings = Self.reviews.map { #"{  "reviewer": \#(JSONText.quote($0.0)),  "text": \#(JSONText.quote($0.1))"# }
+        ratingTail = #", "color": \#(JSONText.quote(configuration.starColor))}"#
     }
 
     static let reviews = [
@@ -43,13 +52,13 @@ public struct ReviewsService: BookinfoHandler {
     /// The body, built by string concatenation exactly as the Java original does.
     /// - Parameter stars: nil when ratings are off; otherwise each reviewer's stars, nil where unavailable.
     func body(id: Int32, stars: [Int?]?) -> String {
-        var out = #"{"id": "\#(id)","podname": \#(JSONText.quote(configuration.podName)),"clustername": \#(JSONText.quote(configuration.clusterName)),"reviews": ["#
-        for (index, review) in Self.reviews.enumerated() {
+        var out = #"{"id": "\#(id)""# + bodyHead
+        for (index, opening) in reviewOpenings.enumerated() {
             if index > 0 { out += "," }
-            out += #"{  "reviewer": \#(JSONText.quote(review.0)),  "text": \#(JSONText.quote(review.1))"#
+            out += opening
             if let stars {
                 if let count = stars[index] {
-                    out += #", "rating": {"stars": \#(count), "color": \#(JSONText.quote(configuration.starColor))}"#
+                    out += #", "rating": {"stars": \#(count)"# + ratingTail
                 } else {
                     out += #", "rating": {"error": "Ratings service is currently unavailable"}"#
                 }

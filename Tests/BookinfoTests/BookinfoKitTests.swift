@@ -28,6 +28,16 @@ struct BookinfoKitTests {
         #expect(value["a"]?.arrayValue?.count == 3)
     }
 
+    @Test("JSONText.quote escapes what JSON requires and copies everything else, non-ASCII included")
+    func jsonQuote() throws {
+        #expect(JSONText.quote("") == #""""#)
+        #expect(JSONText.quote("reviews-v2-7f9c 日本 é") == #""reviews-v2-7f9c 日本 é""#)
+        #expect(JSONText.quote("a\"b\\c\nd\re\tf\u{1}g\u{1f}h\u{7f}") == #""a\"b\\c\nd\re\tf\u0001g\u001fh\#u{7f}""#)
+        for text in ["plain", "\"quoted\" 日本", "ctrl \u{0}\u{8}\u{c}", "back\\slash"] {
+            #expect(try JSONValue.parse(JSONText.quote(text)).stringValue == text)
+        }
+    }
+
     @Test("JSON strings: plain ones, non-ASCII, escapes anywhere in them, surrogate pairs")
     func jsonStrings() throws {
         let cases: [(String, String)] = [
