@@ -97,6 +97,9 @@ extension Response {
 
 /// Starting a bookinfo service: command-line port, listening address, logging, the Hummingbird app.
 public enum BookinfoServer {
+    /// Largest request body the server reads (a handler may accept less); a longer one is a 413.
+    public static let maxRequestBodyBytes = 1 << 20
+
     /// The port from the first command-line argument, or `defaultPort`; nil, with `usage` printed
     /// to standard error, when the argument is missing (and there is no default) or not a port
     /// number. The executable decides how to end (status 2).
@@ -154,9 +157,10 @@ public enum BookinfoServer {
     ///   - port: the port, 0 for any free one.
     ///   - services: long-lived services that start before and stop after the server.
     ///   - logLevel: the application logger's level; `LOG_LEVEL` (default info) when nil.
-    ///   - onEventLoops: whether each connection's requests are answered on its event loop (see
-    ///     ``EventLoopTaskExecutor``), which saves two thread switches a request; false where the
-    ///     handler blocks (files, child processes), which would stall the loop's other connections.
+    ///   - onEventLoops: whether requests are served by ``BookinfoHTTP1Channel``, each answered on
+    ///     its connection's event loop (see ``EventLoopTaskExecutor``); false (Hummingbird's own
+    ///     HTTP/1 channel, handlers in the task pool) where the handler blocks (files, child
+    ///     processes), which would stall the loop's other connections.
     ///   - onServerRunning: called with the bound port once the server accepts connections.
     public static func application<Handler: BookinfoHandler>(
         name: String, handler: Handler, metrics: MetricsRegistry, host: String, port: Int,
@@ -168,9 +172,10 @@ public enum BookinfoServer {
             logger.logLevel = logLevel ?? LoggingSystemLevel.current
             return logger
         }()
+        let responder = InstrumentedResponder(handler: handler, metrics: metrics)
         return Application(
-            responder: InstrumentedResponder(handler: handler, metrics: metrics),
-            server: onEventLoops ? .http1OnEventLoops() : .http1(),
+            responder: responder,
+            server: onEventLoops ? .bookinfoHTTP1(responder, maxBodyBytes: maxRequestBodyBytes) : .http1(),
             configuration: .init(address: .hostname(host, port: port), serverName: nil, backlog: 1024),
             services: services,
             onServerRunning: { channel in

@@ -28,6 +28,29 @@ struct BookinfoKitTests {
         #expect(value["a"]?.arrayValue?.count == 3)
     }
 
+    @Test("the HTTP/1.1 server answers pipelined requests in order, HEAD without a body, closes on Connection: close, and refuses an over-large body with 413")
+    func wire() async throws {
+        let echo = ClosureHandler { request in .text(request.uri.path, contentType: "text/plain") }
+        try await withServer(echo) { port in
+            let pipelined = "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nHEAD /c HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "GET /d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            // rawExchange returns once the server closes: only the last request asked for that.
+            let answers = try rawExchange(port: port, Array(pipelined.utf8)).components(separatedBy: "HTTP/1.1 200 OK\r\n").dropFirst()
+            #expect(answers.count == 4)
+            let bodies = answers.map { $0.components(separatedBy: "\r\n\r\n").last ?? "" }
+            #expect(bodies == ["/a", "/b", "", "/d"])
+            let heads = answers.map { $0.lowercased() }
+            #expect(heads.allSatisfy { $0.contains("content-length: 2\r\n") && $0.contains("date: ") })
+            #expect(heads.last?.contains("connection: close") == true)
+            #expect(heads.dropLast().allSatisfy { !$0.contains("connection: close") })
+
+            let tooLarge = "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n" + String(repeating: "x", count: 1_100_000)
+            let refused = try rawExchange(port: port, Array(tooLarge.utf8))
+            #expect(refused.hasPrefix("HTTP/1.1 413"), "\(refused.prefix(200))")
+            #expect(try await fetch("http://127.0.0.1:\(port)/still-up").body == "/still-up")
+        }
+    }
+
     @Test("JSONText.quote escapes what JSON requires and copies everything else, non-ASCII included")
     func jsonQuote() throws {
         #expect(JSONText.quote("") == #""""#)

@@ -1,6 +1,8 @@
+import AsyncHTTPClient
 import BookinfoKit
 import Foundation
 import Hummingbird
+import NIOCore
 import NIOHTTP1
 import Productpage
 import Testing
@@ -262,8 +264,16 @@ struct ProductpageTests {
     func badInput() async throws {
         try await withBookinfo { port in
             let base = "http://127.0.0.1:\(port)"
-            let hugeHeader = try? await fetch("\(base)/productpage", headers: [("x-huge", String(repeating: "a", count: 200_000))])
-            #expect(hugeHeader.map { $0.status >= 400 } ?? true)
+            // A header block over NIO's 80 KB limit is answered 400 and the connection closed; a
+            // client still sending may see that close as a reset instead of the answer.
+            do {
+                let hugeHeader = try await fetch("\(base)/productpage", headers: [("x-huge", String(repeating: "a", count: 200_000))])
+                #expect(hugeHeader.status == 400)
+            } catch let error as HTTPClientError {
+                #expect(error == .remoteConnectionClosed, "\(error)")
+            } catch let error as IOError {
+                #expect(error.errnoCode == ECONNRESET || error.errnoCode == EPIPE, "\(error)")
+            }
             let hugeForm = try await fetch("\(base)/login", method: .POST, body: String(repeating: "u", count: 100_000))
             #expect(hugeForm.status == 413)
             let garbage = try await fetch("\(base)/login", method: .POST, body: "%%%=&&==\u{0}")
