@@ -205,11 +205,7 @@ enum HTTP1Client {
         let eventLoop = exchange.eventLoop
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<UpstreamResult, Never>) in
-                if eventLoop.inEventLoop {
-                    exchange.start(continuation)
-                } else {
-                    eventLoop.execute { exchange.start(continuation) }
-                }
+                eventLoop.executeHereOrLater { exchange.start(continuation) }
             }
         } onCancel: {
             eventLoop.execute { exchange.finish(.failure(.connection("the request was cancelled"))) }

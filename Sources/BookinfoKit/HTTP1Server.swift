@@ -5,6 +5,7 @@ import HTTPTypes
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// HTTP/1.1 for the bookinfo services, on NIO's own channel handlers.
 ///
@@ -70,7 +71,6 @@ where Responder.Context == BasicRequestContext {
     private let responder: Responder
     private let logger: Logger
     private let maxBodyBytes: Int
-    private let dateCache = HTTPDateCache()
 
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
@@ -161,7 +161,7 @@ where Responder.Context == BasicRequestContext {
                 collected.buffer.clear()
             }
             let (status, headers, bytes) = (response.status, response.headers, collected.buffer)
-            loop.execute { handler.value.finished(status: status, headers: headers, body: bytes, for: head) }
+            loop.executeHereOrLater { handler.value.finished(status: status, headers: headers, body: bytes, for: head) }
         }
     }
 
@@ -185,7 +185,7 @@ where Responder.Context == BasicRequestContext {
         if fields[.contentLength] == nil, status.code >= 200, status != .noContent, status != .notModified {
             headers.add(name: "Content-Length", value: String(body.readableBytes))
         }
-        headers.add(name: "Date", value: dateCache.current())
+        headers.add(name: "Date", value: HTTPDateCache.current)
         if !keepAlive { headers.add(name: "Connection", value: "close") }
         let head = HTTPResponseHead(
             version: request.version, status: HTTPResponseStatus(statusCode: status.code, reasonPhrase: status.reasonPhrase),
@@ -239,20 +239,31 @@ final class BodyCollector: ResponseBodyWriter, @unchecked Sendable {
     func finish(_ trailingHeaders: HTTPFields?) async throws {}
 }
 
-/// The `Date` header's value, made at most once a second per event loop.
-final class HTTPDateCache {
+/// The `Date` header's value, made at most once a second on each thread (each event loop has its
+/// own, so connections share it and no lock is taken).
+/// `@unchecked Sendable`: an instance is only ever reached through its own thread's variable.
+final class HTTPDateCache: @unchecked Sendable {
     private var second = -1
     private var value = ""
+    private static let perThread = ThreadSpecificVariable<HTTPDateCache>()
 
-    func current() -> String {
+    /// Now, as an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+    static var current: String {
+        let cache: HTTPDateCache
+        if let existing = perThread.currentValue {
+            cache = existing
+        } else {
+            cache = HTTPDateCache()
+            perThread.currentValue = cache
+        }
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let seconds = Int(now.tv_sec)
-        if seconds != second {
-            second = seconds
-            value = Self.format(seconds)
+        if seconds != cache.second {
+            cache.second = seconds
+            cache.value = format(seconds)
         }
-        return value
+        return cache.value
     }
 
     static func format(_ seconds: Int) -> String {

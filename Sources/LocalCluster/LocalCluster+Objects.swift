@@ -148,10 +148,6 @@ extension LocalCluster {
         "POSTGRES_USER", "UPSTREAM_CONNECTIONS",
     ]
 
-    /// Settings bookinfo/README documents that a pod of the embedded engine may not set, and why:
-    /// the engine sets the first three itself; the last two are folders on the runner's machine.
-    public static let environmentSetByEngine: Set<String> = ["HOSTNAME", "LISTEN_HOST", "HTTP_PROXY", "PRODUCTPAGE_BOOTSTRAP_DIR", "PRODUCTPAGE_JQUERY_DIR"]
-
     /// What the embedded engine cannot run for a Deployment: too many replicas, or environment
     /// variables outside ``allowedEnvironment``.
     func workloadProblems(_ object: KubeObject) -> [String] {

@@ -40,9 +40,14 @@ struct BookinfoKitTests {
             let bodies = answers.map { $0.components(separatedBy: "\r\n\r\n").last ?? "" }
             #expect(bodies == ["/a", "/b", "", "/d"])
             let heads = answers.map { $0.lowercased() }
-            #expect(heads.allSatisfy { $0.contains("content-length: 2\r\n") && $0.contains("date: ") })
+            #expect(heads.allSatisfy { $0.contains("content-length: 2\r\n") })
+            #expect(answers.allSatisfy { $0.contains(/\r\nDate: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT\r\n/) })
             #expect(heads.last?.contains("connection: close") == true)
             #expect(heads.dropLast().allSatisfy { !$0.contains("connection: close") })
+
+            // A request in absolute form (as sent to a proxy) is routed by its path.
+            let absolute = try rawExchange(port: port, Array("GET http://details:9080/abs?x=1 HTTP/1.1\r\nHost: details:9080\r\nConnection: close\r\n\r\n".utf8))
+            #expect(absolute.hasPrefix("HTTP/1.1 200 OK") && absolute.hasSuffix("\r\n\r\n/abs"), "\(absolute)")
 
             let tooLarge = "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n" + String(repeating: "x", count: 1_100_000)
             let refused = try rawExchange(port: port, Array(tooLarge.utf8))
