@@ -22,11 +22,3 @@ final class EventLoopTaskExecutor: TaskExecutor {
         eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
-
-extension EventLoop {
-    /// Runs `work` at once when called on this loop (as a task preferring its
-    /// ``EventLoopTaskExecutor`` is), else schedules it there.
-    func executeHereOrLater(_ work: @escaping @Sendable () -> Void) {
-        if inEventLoop { work() } else { execute(work) }
-    }
-}

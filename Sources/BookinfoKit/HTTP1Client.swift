@@ -205,7 +205,11 @@ enum HTTP1Client {
         let eventLoop = exchange.eventLoop
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<UpstreamResult, Never>) in
-                eventLoop.executeHereOrLater { exchange.start(continuation) }
+                if eventLoop.inEventLoop {
+                    exchange.start(continuation)
+                } else {
+                    eventLoop.execute { exchange.start(continuation) }
+                }
             }
         } onCancel: {
             eventLoop.execute { exchange.finish(.failure(.connection("the request was cancelled"))) }

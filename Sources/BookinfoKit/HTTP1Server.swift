@@ -5,7 +5,6 @@ import HTTPTypes
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 
 /// HTTP/1.1 for the bookinfo services, on NIO's own channel handlers.
 ///
@@ -71,6 +70,7 @@ where Responder.Context == BasicRequestContext {
     private let responder: Responder
     private let logger: Logger
     private let maxBodyBytes: Int
+    private let dateCache = HTTPDateCache()
 
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
@@ -161,7 +161,9 @@ where Responder.Context == BasicRequestContext {
                 collected.buffer.clear()
             }
             let (status, headers, bytes) = (response.status, response.headers, collected.buffer)
-            loop.executeHereOrLater { handler.value.finished(status: status, headers: headers, body: bytes, for: head) }
+            // Through the loop's queue even though the task runs on the loop: written inline from
+            // the task, details cost about 10 % more CPU per request in interleaved runs.
+            loop.execute { handler.value.finished(status: status, headers: headers, body: bytes, for: head) }
         }
     }
 
@@ -185,7 +187,7 @@ where Responder.Context == BasicRequestContext {
         if fields[.contentLength] == nil, status.code >= 200, status != .noContent, status != .notModified {
             headers.add(name: "Content-Length", value: String(body.readableBytes))
         }
-        headers.add(name: "Date", value: HTTPDateCache.current)
+        headers.add(name: "Date", value: dateCache.current())
         if !keepAlive { headers.add(name: "Connection", value: "close") }
         let head = HTTPResponseHead(
             version: request.version, status: HTTPResponseStatus(statusCode: status.code, reasonPhrase: status.reasonPhrase),
@@ -239,31 +241,23 @@ final class BodyCollector: ResponseBodyWriter, @unchecked Sendable {
     func finish(_ trailingHeaders: HTTPFields?) async throws {}
 }
 
-/// The `Date` header's value, made at most once a second on each thread (each event loop has its
-/// own, so connections share it and no lock is taken).
-/// `@unchecked Sendable`: an instance is only ever reached through its own thread's variable.
-final class HTTPDateCache: @unchecked Sendable {
+/// The `Date` header's value, made at most once a second. Each connection has its own (it is
+/// touched only on the connection's loop): a per-thread one measured no cheaper on kept-alive
+/// connections, and a connection of its own per request formats the date once anyway.
+final class HTTPDateCache {
     private var second = -1
     private var value = ""
-    private static let perThread = ThreadSpecificVariable<HTTPDateCache>()
 
     /// Now, as an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
-    static var current: String {
-        let cache: HTTPDateCache
-        if let existing = perThread.currentValue {
-            cache = existing
-        } else {
-            cache = HTTPDateCache()
-            perThread.currentValue = cache
-        }
+    func current() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let seconds = Int(now.tv_sec)
-        if seconds != cache.second {
-            cache.second = seconds
-            cache.value = format(seconds)
+        if seconds != second {
+            second = seconds
+            value = Self.format(seconds)
         }
-        return cache.value
+        return value
     }
 
     static func format(_ seconds: Int) -> String {
