@@ -20,12 +20,38 @@ public struct Routed: Sendable {
 /// A bookinfo service's request handling, without the shared instrumentation.
 public protocol BookinfoHandler: Sendable {
     /// Answers one request; errors thrown here become a 500 (or the status of an `HTTPError`).
+    /// Answers every request, those ``respondImmediately(to:)`` answers too (wrappers in tests
+    /// forward only this).
     func respond(to request: Request, context: BasicRequestContext) async throws -> Routed
+
+    /// The answer when it needs no waiting (no upstream call, database or delay), the same one
+    /// ``respond(to:context:)`` gives; nil when it does. The server answers these in the
+    /// connection's channel handler, without the task (and its two trips through the event
+    /// loop's queue) an asynchronous answer needs. By default nil.
+    func respondImmediately(to request: Request) -> ImmediateRouted?
+}
+
+extension BookinfoHandler {
+    public func respondImmediately(to request: Request) -> ImmediateRouted? { nil }
+}
+
+/// An answer that was ready at once: the route it matched (the metrics label) and the response.
+public struct ImmediateRouted: Sendable {
+    public var route: String
+    public var response: ImmediateResponse
+
+    public init(_ route: String, _ response: ImmediateResponse) {
+        self.route = route
+        self.response = response
+    }
+
+    /// The same answer for ``BookinfoHandler/respond(to:context:)``.
+    public var routed: Routed { Routed(route, response.response) }
 }
 
 /// Wraps a handler with what every service shares: `GET /metrics`, request counting and
 /// latency by route and status, and the request id in the log metadata.
-public struct InstrumentedResponder<Handler: BookinfoHandler>: HTTPResponder {
+public struct InstrumentedResponder<Handler: BookinfoHandler>: ImmediateResponder {
     public typealias Context = BasicRequestContext
     let handler: Handler
     let metrics: MetricsRegistry
@@ -42,8 +68,8 @@ public struct InstrumentedResponder<Handler: BookinfoHandler>: HTTPResponder {
             context.logger[metadataKey: "bookinfo.request_id"] = .string(requestID)
         }
         let routed: Routed
-        if request.uri.path == "/metrics", request.method == .get || request.method == .head {
-            routed = Routed("/metrics", .text(metrics.exposition(), contentType: "text/plain; version=0.0.4; charset=utf-8"))
+        if let answer = immediate(request) {
+            routed = answer.routed
         } else {
             do {
                 routed = try await handler.respond(to: request, context: context)
@@ -56,21 +82,46 @@ public struct InstrumentedResponder<Handler: BookinfoHandler>: HTTPResponder {
                 routed = Routed("error", Response(status: .internalServerError))
             }
         }
+        record(request, route: routed.route, status: routed.response.status, since: start, logger: context.logger)
+        return routed.response
+    }
+
+    public func respondImmediately(to request: Request, logger: Logger) -> ImmediateResponse? {
+        let start = ContinuousClock.now
+        guard let answer = immediate(request) else { return nil }
+        var logger = logger
+        // Only the debug line below logs here: the id is looked up only when it is written.
+        if logger.logLevel <= .debug, let requestID = request.headers[.requestID] {
+            logger[metadataKey: "bookinfo.request_id"] = .string(requestID)
+        }
+        record(request, route: answer.route, status: answer.response.status, since: start, logger: logger)
+        return answer.response
+    }
+
+    /// `/metrics`, or the handler's immediate answer.
+    private func immediate(_ request: Request) -> ImmediateRouted? {
+        if request.uri.path == "/metrics", request.method == .get || request.method == .head {
+            return ImmediateRouted("/metrics", .text(metrics.exposition(), contentType: "text/plain; version=0.0.4; charset=utf-8"))
+        }
+        return handler.respondImmediately(to: request)
+    }
+
+    /// Counts the request and its latency, and logs it at debug level.
+    private func record(_ request: Request, route: String, status: HTTPResponse.Status, since start: ContinuousClock.Instant, logger: Logger) {
         let seconds = (ContinuousClock.now - start).seconds
-        let status = String(routed.response.status.code)
+        let status = String(status.code)
         metrics.increment(
             "http_requests_total", help: "HTTP requests answered, by route, method and status.",
-            labels: [("route", routed.route), ("method", request.method.rawValue), ("status", status)])
+            labels: [("route", route), ("method", request.method.rawValue), ("status", status)])
         metrics.observe(
             "http_request_duration_seconds", help: "Time to answer an HTTP request, by route.",
-            labels: [("route", routed.route)], value: seconds)
-        context.logger.debug(
+            labels: [("route", route)], value: seconds)
+        logger.debug(
             "request",
             metadata: [
                 "http.method": "\(request.method)", "http.path": "\(request.uri.path)", "http.status": "\(status)",
                 "http.duration_ms": "\(seconds * 1000)",
             ])
-        return routed.response
     }
 }
 

@@ -35,37 +35,73 @@ public struct RatingsService: BookinfoHandler {
     }
 
     public func respond(to request: Request, context: BasicRequestContext) async throws -> Routed {
+        if let answer = respondImmediately(to: request) { return answer.routed }
+        // Left for here: a GET from the database or that may be delayed, and a POST.
+        let id = Self.productID(request.uri.path) ?? 0
+        if request.method == .get {
+            return Routed("/ratings/:id", try await get(id: id))
+        }
+        var request = request
+        let body = try await request.collectBody(upTo: Self.maxBodyBytes)
+        return Routed("/ratings/:id", post(id: id, body: body))
+    }
+
+    public func respondImmediately(to request: Request) -> ImmediateRouted? {
         let path = request.uri.path
         if path == "/health" {
-            return Routed("/health", healthy ? .json(#"{"status":"Ratings is healthy"}"#)
+            return ImmediateRouted("/health", healthy ? .json(#"{"status":"Ratings is healthy"}"#)
                 : .json(#"{"status":"Ratings is not healthy"}"#, status: .internalServerError))
         }
         guard path.hasPrefix("/ratings/") else {
-            return Routed("not-found", Response(status: .notFound))
+            return ImmediateRouted("not-found", ImmediateResponse(status: .notFound))
         }
-        let id = Self.parseInt(path[path.index(after: path.lastIndex(of: "/")!)...])
+        let id = Self.productID(path)
         switch request.method {
         case .get:
-            guard let id else { return Routed("/ratings/:id", Self.badID) }
-            return Routed("/ratings/:id", try await get(id: id))
+            guard let id else { return ImmediateRouted("/ratings/:id", Self.badID) }
+            return getImmediately(id: id).map { ImmediateRouted("/ratings/:id", $0) }
         case .post:
-            guard let id else { return Routed("/ratings/:id", Self.badID) }
-            var request = request
-            let body = try await request.collectBody(upTo: Self.maxBodyBytes)
-            return Routed("/ratings/:id", post(id: id, body: body))
+            guard id != nil else { return ImmediateRouted("/ratings/:id", Self.badID) }
+            return nil
         default:
-            return Routed("/ratings/:id", Response(status: .methodNotAllowed, headers: [.allow: "GET, POST"]))
+            return ImmediateRouted("/ratings/:id", ImmediateResponse(status: .methodNotAllowed, headers: [.allow: "GET, POST"]))
         }
     }
 
-    static let badID = Response.json(#"{"error":"please provide numeric product ID"}"#, status: .badRequest)
-    static let unavailable = Response.json(#"{"error":"Service unavailable"}"#, status: .serviceUnavailable)
+    /// The id as the original reads it: `parseInt` of the last path segment.
+    static func productID(_ path: String) -> Int? {
+        let utf8 = path.utf8
+        let start = utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8.index(after: $0) } ?? utf8.startIndex
+        return parseInt(path[start...])
+    }
+
+    static let badID = ImmediateResponse.json(#"{"error":"please provide numeric product ID"}"#, status: .badRequest)
+    static let unavailable = ImmediateResponse.json(#"{"error":"Service unavailable"}"#, status: .serviceUnavailable)
 
     var healthy: Bool {
         if case .unhealthy = mode { return Self.phase(uptime(), period: .seconds(900)) == 0 }
         return true
     }
 
+    /// A GET's answer where no database is read and no delay is drawn; nil for those two modes.
+    func getImmediately(id: Int) -> ImmediateResponse? {
+        switch mode {
+        case .database, .delayed:
+            return nil
+        case .faulty:
+            if coin() { return Self.unavailable }
+        case .unavailable:
+            if Self.phase(uptime(), period: .seconds(60)) == 1 { return Self.unavailable }
+        case .unhealthy:
+            if !healthy { return Self.unavailable }
+        case .memory:
+            break
+        }
+        return answer(id: id)
+    }
+
+    /// A GET's answer in the modes ``getImmediately(id:)`` leaves: from the database, or after
+    /// the coin's delay.
     func get(id: Int) async throws -> Response {
         switch mode {
         case .database(let database):
@@ -75,18 +111,17 @@ public struct RatingsService: BookinfoHandler {
             } catch {
                 return .json(error.body, status: .internalServerError)
             }
-        case .faulty:
-            if coin() { return Self.unavailable }
         case .delayed:
             if coin() { try await Task.sleep(for: delay) }
-        case .unavailable:
-            if Self.phase(uptime(), period: .seconds(60)) == 1 { return Self.unavailable }
-        case .unhealthy:
-            if !healthy { return Self.unavailable }
-        case .memory:
-            break
+            return answer(id: id).response
+        default:
+            return (getImmediately(id: id) ?? answer(id: id)).response
         }
-        let ratings = stored.get(id) ?? #"{"Reviewer1":5,"Reviewer2":4}"#
+    }
+
+    /// The ratings of `id`: those POSTed, or the built-in ones.
+    func answer(id: Int) -> ImmediateResponse {
+        let ratings = self.stored.get(id) ?? #"{"Reviewer1":5,"Reviewer2":4}"#
         return .json(#"{"id":\#(id),"ratings":\#(ratings)}"#)
     }
 
@@ -108,16 +143,26 @@ public struct RatingsService: BookinfoHandler {
     }
 
     /// JavaScript's `parseInt(text, 10)`: leading white space, an optional sign, then at least one
-    /// digit; whatever follows the digits is ignored. Nil where JavaScript gives `NaN`.
+    /// digit; whatever follows the digits is ignored. Nil where JavaScript gives `NaN`, and where
+    /// the digits overflow an `Int`. Read byte by byte, as every GET reads it.
     static func parseInt(_ text: Substring) -> Int? {
-        var rest = text.drop { $0 == " " || $0 == "\t" || $0 == "\n" }
+        var rest = text.utf8.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\n") }
         var negative = false
-        if let sign = rest.first, sign == "+" || sign == "-" {
-            negative = sign == "-"
+        if let sign = rest.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
+            negative = sign == UInt8(ascii: "-")
             rest = rest.dropFirst()
         }
-        let digits = rest.prefix { ("0"..."9").contains($0) }
-        guard !digits.isEmpty, let value = Int(digits) else { return nil }
+        var value = 0
+        var digits = 0
+        for byte in rest {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { break }
+            let (times10, overflowed) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflowedAgain) = times10.addingReportingOverflow(Int(byte - UInt8(ascii: "0")))
+            guard !overflowed, !overflowedAgain else { return nil }
+            value = sum
+            digits += 1
+        }
+        guard digits > 0 else { return nil }
         return negative ? -value : value
     }
 }

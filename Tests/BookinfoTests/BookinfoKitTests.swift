@@ -53,7 +53,50 @@ struct BookinfoKitTests {
             let refused = try rawExchange(port: port, Array(tooLarge.utf8))
             #expect(refused.hasPrefix("HTTP/1.1 413"), "\(refused.prefix(200))")
             #expect(try await fetch("http://127.0.0.1:\(port)/still-up").body == "/still-up")
+
+            // A malformed request after a good one: the good one is answered, then 400 and close.
+            let garbled = try rawExchange(port: port, Array("GET /ok HTTP/1.1\r\nHost: x\r\n\r\nGET /x HTTP/1.1\r\nBad Header\r\n\r\n".utf8))
+            let parts = garbled.components(separatedBy: "HTTP/1.1 ")
+            #expect(parts.count == 3 && parts[1].hasPrefix("200 OK") && parts[1].hasSuffix("\r\n\r\n/ok"), "\(garbled)")
+            #expect(parts.last?.hasPrefix("400 Bad Request\r\n") == true && parts.last?.contains("Connection: close\r\n") == true, "\(garbled)")
+
+            // HTTP/1.0: answered in 1.0, kept alive only when asked, and then said so.
+            let old = try rawExchange(port: port, Array("GET /k HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /c HTTP/1.0\r\n\r\n".utf8))
+            let oldAnswers = old.components(separatedBy: "HTTP/1.0 200 OK\r\n").dropFirst()
+            #expect(oldAnswers.count == 2, "\(old)")
+            #expect(oldAnswers.first?.contains("Connection: keep-alive\r\n") == true && oldAnswers.first?.hasSuffix("/k") == true)
+            #expect(oldAnswers.last?.contains("Connection: close\r\n") == true && oldAnswers.last?.hasSuffix("/c") == true)
+
+            // Expect: 100-continue gets its interim answer before the body is sent.
+            let continued = try rawExchange(
+                port: port, Array("POST /p HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi".utf8))
+            #expect(continued.hasPrefix("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n") && continued.hasSuffix("/p"), "\(continued)")
         }
+    }
+
+    @Test("requests a handler answers at once and those it answers in a task keep their order on one connection, and both are counted")
+    func immediateAndTaskAnswers() async throws {
+        struct Mixed: BookinfoHandler {
+            func respond(to request: Request, context: BasicRequestContext) async throws -> Routed {
+                if let answer = respondImmediately(to: request) { return answer.routed }
+                try await Task.sleep(for: .milliseconds(20))
+                return Routed("slow", .text("slow" + request.uri.path, contentType: "text/plain"))
+            }
+
+            func respondImmediately(to request: Request) -> ImmediateRouted? {
+                request.uri.path.hasPrefix("/slow") ? nil : ImmediateRouted("fast", .text("fast" + request.uri.path, contentType: "text/plain"))
+            }
+        }
+        let metrics = MetricsRegistry()
+        try await withServer(Mixed(), metrics: metrics) { port in
+            let paths = ["/slow1", "/a", "/b", "/slow2", "/c"]
+            let pipelined = paths.map { "GET \($0) HTTP/1.1\r\nHost: x\r\n\r\n" }.joined() + "GET /end HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            let answers = try rawExchange(port: port, Array(pipelined.utf8)).components(separatedBy: "HTTP/1.1 200 OK\r\n").dropFirst()
+            let bodies = answers.map { $0.components(separatedBy: "\r\n\r\n").last ?? "" }
+            #expect(bodies == ["slow/slow1", "fast/a", "fast/b", "slow/slow2", "fast/c", "fast/end"])
+        }
+        #expect(metrics.counterValue("http_requests_total", labels: [("route", "fast"), ("method", "GET"), ("status", "200")]) == 4)
+        #expect(metrics.counterValue("http_requests_total", labels: [("route", "slow"), ("method", "GET"), ("status", "200")]) == 2)
     }
 
     @Test("JSONText.quote escapes what JSON requires and copies everything else, non-ASCII included")

@@ -20,12 +20,19 @@ struct DetailsTests {
             #expect(seven.body.hasPrefix(#"{"id":7,"author""#))
             let negative = try await fetch("http://127.0.0.1:\(port)/details/-3")
             #expect(negative.body.hasPrefix(#"{"id":-3,"#))
+            let signed = try await fetch("http://127.0.0.1:\(port)/details/+5")
+            #expect(signed.body.hasPrefix(#"{"id":5,"#))
+            let largest = try await fetch("http://127.0.0.1:\(port)/details/9223372036854775807")
+            #expect(largest.body.hasPrefix(#"{"id":9223372036854775807,"#))
             let posted = try await fetch("http://127.0.0.1:\(port)/details/0", method: .POST, body: "x")
             #expect(posted.body == Self.book0)
         }
     }
 
-    @Test("rejects ids that are not integers with 400", arguments: ["/details/abc", "/details", "/details/", "/details/0/extra", "/details/1.5", "/details/%20"])
+    @Test("rejects ids that are not integers with 400", arguments: [
+        "/details/abc", "/details", "/details/", "/details/0/extra", "/details/1.5", "/details/%20", "/details/-", "/details/+-1",
+        "/details/9223372036854775808", "/details/12a",
+    ])
     func badIDs(_ path: String) async throws {
         try await withServer(DetailsService(environment: BookinfoEnvironment([:]))) { port in
             let answer = try await fetch("http://127.0.0.1:\(port)\(path)")
