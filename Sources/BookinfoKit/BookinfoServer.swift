@@ -6,15 +6,27 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// One answer of a bookinfo handler: the route it matched (the metrics label) and the response.
-public struct Routed: Sendable {
+/// One answer of a bookinfo handler: the route it matched (the metrics label) and the response,
+/// Hummingbird's (``Routed``) or one complete at once (``ImmediateRouted``).
+public struct RoutedAnswer<Answer: Sendable>: Sendable {
     public var route: String
-    public var response: Response
+    public var response: Answer
 
-    public init(_ route: String, _ response: Response) {
+    public init(_ route: String, _ response: Answer) {
         self.route = route
         self.response = response
     }
+}
+
+/// An answer of ``BookinfoHandler/respond(to:context:)``.
+public typealias Routed = RoutedAnswer<Response>
+
+/// An answer of ``BookinfoHandler/respondImmediately(to:)``: ready at once.
+public typealias ImmediateRouted = RoutedAnswer<ImmediateResponse>
+
+extension RoutedAnswer where Answer == ImmediateResponse {
+    /// The same answer for ``BookinfoHandler/respond(to:context:)``.
+    public var routed: Routed { Routed(route, response.response) }
 }
 
 /// A bookinfo service's request handling, without the shared instrumentation.
@@ -33,20 +45,6 @@ public protocol BookinfoHandler: Sendable {
 
 extension BookinfoHandler {
     public func respondImmediately(to request: Request) -> ImmediateRouted? { nil }
-}
-
-/// An answer that was ready at once: the route it matched (the metrics label) and the response.
-public struct ImmediateRouted: Sendable {
-    public var route: String
-    public var response: ImmediateResponse
-
-    public init(_ route: String, _ response: ImmediateResponse) {
-        self.route = route
-        self.response = response
-    }
-
-    /// The same answer for ``BookinfoHandler/respond(to:context:)``.
-    public var routed: Routed { Routed(route, response.response) }
 }
 
 /// Wraps a handler with what every service shares: `GET /metrics`, request counting and
