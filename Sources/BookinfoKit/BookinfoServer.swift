@@ -33,7 +33,7 @@ extension RoutedAnswer where Answer == ImmediateResponse {
 public protocol BookinfoHandler: Sendable {
     /// Answers one request; errors thrown here become a 500 (or the status of an `HTTPError`).
     /// Answers every request, those ``respondImmediately(to:)`` answers too (wrappers in tests
-    /// forward only this).
+    /// forward only this); ``PlanningHandler`` gives both from one decision.
     func respond(to request: Request, context: BasicRequestContext) async throws -> Routed
 
     /// The answer when it needs no waiting (no upstream call, database or delay), the same one
@@ -45,6 +45,41 @@ public protocol BookinfoHandler: Sendable {
 
 extension BookinfoHandler {
     public func respondImmediately(to request: Request) -> ImmediateRouted? { nil }
+}
+
+/// What a handler decides about a request before anything waits: the answer, or what is left to
+/// do for it (an upstream call, a database read, a delay), with what was parsed on the way.
+public enum Plan<Pending: Sendable>: Sendable {
+    case now(ImmediateRouted)
+    case later(Pending)
+}
+
+/// A handler that decides once, without waiting, whether it can answer at once: both
+/// ``BookinfoHandler`` entry points come from ``plan(_:)``, so they cannot disagree, and the part
+/// that waits gets the request already parsed.
+public protocol PlanningHandler: BookinfoHandler {
+    associatedtype Pending: Sendable
+    /// The answer, or what is left to do for it.
+    func plan(_ request: Request) -> Plan<Pending>
+    /// Finishes an answer ``plan(_:)`` left for later.
+    func finish(_ pending: Pending, request: Request, context: BasicRequestContext) async throws -> Routed
+}
+
+extension PlanningHandler {
+    // Inlinable, so each service's copy is specialised for its own types (these run every request).
+    @inlinable
+    public func respond(to request: Request, context: BasicRequestContext) async throws -> Routed {
+        switch plan(request) {
+        case .now(let answer): answer.routed
+        case .later(let pending): try await finish(pending, request: request, context: context)
+        }
+    }
+
+    @inlinable
+    public func respondImmediately(to request: Request) -> ImmediateRouted? {
+        if case .now(let answer) = plan(request) { return answer }
+        return nil
+    }
 }
 
 /// Wraps a handler with what every service shares: `GET /metrics`, request counting and
@@ -66,8 +101,8 @@ public struct InstrumentedResponder<Handler: BookinfoHandler>: ImmediateResponde
             context.logger[metadataKey: "bookinfo.request_id"] = .string(requestID)
         }
         let routed: Routed
-        if let answer = immediate(request) {
-            routed = answer.routed
+        if let page = metricsPage(request) {
+            routed = page.routed
         } else {
             do {
                 routed = try await handler.respond(to: request, context: context)
@@ -86,7 +121,7 @@ public struct InstrumentedResponder<Handler: BookinfoHandler>: ImmediateResponde
 
     public func respondImmediately(to request: Request, logger: Logger) -> ImmediateResponse? {
         let start = ContinuousClock.now
-        guard let answer = immediate(request) else { return nil }
+        guard let answer = metricsPage(request) ?? handler.respondImmediately(to: request) else { return nil }
         var logger = logger
         // Only the debug line below logs here: the id is looked up only when it is written.
         if logger.logLevel <= .debug, let requestID = request.headers[.requestID] {
@@ -96,12 +131,11 @@ public struct InstrumentedResponder<Handler: BookinfoHandler>: ImmediateResponde
         return answer.response
     }
 
-    /// `/metrics`, or the handler's immediate answer.
-    private func immediate(_ request: Request) -> ImmediateRouted? {
-        if request.uri.path == "/metrics", request.method == .get || request.method == .head {
-            return ImmediateRouted("/metrics", .text(metrics.exposition(), contentType: "text/plain; version=0.0.4; charset=utf-8"))
-        }
-        return handler.respondImmediately(to: request)
+    /// `GET /metrics`; nil for any other request. (`respond` goes straight to the handler's
+    /// `respond`, which answers what `respondImmediately` would: the server has already asked.)
+    private func metricsPage(_ request: Request) -> ImmediateRouted? {
+        guard request.uri.path == "/metrics", request.method == .get || request.method == .head else { return nil }
+        return ImmediateRouted("/metrics", .text(metrics.exposition(), contentType: "text/plain; version=0.0.4; charset=utf-8"))
     }
 
     /// Counts the request and its latency, and logs it at debug level.

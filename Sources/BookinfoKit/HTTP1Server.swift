@@ -347,6 +347,7 @@ final class BookinfoHTTP1Handler<Responder: ImmediateResponder>: ChannelDuplexHa
             context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in channel.close(promise: nil) }
         }
     }
+
     /// The request as HTTP types see it: the `Host` header becomes the authority, the other
     /// fields stay in order (as NIO's own conversion does, without its URL parsing for the
     /// origin-form paths every bookinfo request has).

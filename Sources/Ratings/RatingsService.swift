@@ -5,7 +5,7 @@ import HTTPTypes
 import Synchronization
 
 /// Istio's `ratings` service (spec §5): `GET`/`POST /ratings/<id>` and `/health`.
-public struct RatingsService: BookinfoHandler {
+public struct RatingsService: PlanningHandler {
     let mode: RatingsMode
     /// Ratings POSTed per product id, as compact JSON text (per process, lost on restart).
     let stored = RatingsStore()
@@ -34,45 +34,58 @@ public struct RatingsService: BookinfoHandler {
         self.delay = delay
     }
 
-    public func respond(to request: Request, context: BasicRequestContext) async throws -> Routed {
-        if let answer = respondImmediately(to: request) { return answer.routed }
-        // Left for here: a GET from the database or that may be delayed, and a POST.
-        let id = Self.productID(request.uri.path) ?? 0
-        if request.method == .get {
-            return Routed("/ratings/:id", try await get(id: id))
-        }
-        var request = request
-        let body = try await request.collectBody(upTo: Self.maxBodyBytes)
-        return Routed("/ratings/:id", post(id: id, body: body))
+    /// What a ratings request leaves for later: a GET from the database or that may be delayed,
+    /// and a POST (its body is read then).
+    public enum Pending: Sendable {
+        case fromDatabase(id: Int, any RatingsDatabase)
+        case delayed(id: Int)
+        case post(id: Int)
     }
 
-    public func respondImmediately(to request: Request) -> ImmediateRouted? {
+    public func plan(_ request: Request) -> Plan<Pending> {
         let path = request.uri.path
         if path == "/health" {
-            return ImmediateRouted("/health", healthy ? .json(#"{"status":"Ratings is healthy"}"#)
-                : .json(#"{"status":"Ratings is not healthy"}"#, status: .internalServerError))
+            return .now(ImmediateRouted("/health", healthy ? .json(#"{"status":"Ratings is healthy"}"#)
+                : .json(#"{"status":"Ratings is not healthy"}"#, status: .internalServerError)))
         }
         guard path.hasPrefix("/ratings/") else {
-            return ImmediateRouted("not-found", ImmediateResponse(status: .notFound))
+            return .now(ImmediateRouted("not-found", ImmediateResponse(status: .notFound)))
         }
         let id = Self.productID(path)
         switch request.method {
         case .get:
-            guard let id else { return ImmediateRouted("/ratings/:id", Self.badID) }
-            return getImmediately(id: id).map { ImmediateRouted("/ratings/:id", $0) }
+            guard let id else { return .now(ImmediateRouted("/ratings/:id", Self.badID)) }
+            return get(id: id)
         case .post:
-            guard id != nil else { return ImmediateRouted("/ratings/:id", Self.badID) }
-            return nil
+            guard let id else { return .now(ImmediateRouted("/ratings/:id", Self.badID)) }
+            return .later(.post(id: id))
         default:
-            return ImmediateRouted("/ratings/:id", ImmediateResponse(status: .methodNotAllowed, headers: [.allow: "GET, POST"]))
+            return .now(ImmediateRouted("/ratings/:id", ImmediateResponse(status: .methodNotAllowed, headers: [.allow: "GET, POST"])))
+        }
+    }
+
+    public func finish(_ pending: Pending, request: Request, context: BasicRequestContext) async throws -> Routed {
+        switch pending {
+        case .fromDatabase(let id, let database):
+            do {
+                let (first, second) = try await database.ratings()
+                return Routed("/ratings/:id", .json(#"{"id":\#(id),"ratings":{"Reviewer1":\#(first),"Reviewer2":\#(second)}}"#))
+            } catch {
+                return Routed("/ratings/:id", .json(error.body, status: .internalServerError))
+            }
+        case .delayed(let id):
+            if coin() { try await Task.sleep(for: delay) }
+            return Routed("/ratings/:id", answer(id: id).response)
+        case .post(let id):
+            var request = request
+            let body = try await request.collectBody(upTo: Self.maxBodyBytes)
+            return Routed("/ratings/:id", post(id: id, body: body))
         }
     }
 
     /// The id as the original reads it: `parseInt` of the last path segment.
     static func productID(_ path: String) -> Int? {
-        let utf8 = path.utf8
-        let start = utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8.index(after: $0) } ?? utf8.startIndex
-        return parseInt(path[start...])
+        parseInt(DecimalText.lastSegment(path))
     }
 
     static let badID = ImmediateResponse.json(#"{"error":"please provide numeric product ID"}"#, status: .badRequest)
@@ -83,40 +96,24 @@ public struct RatingsService: BookinfoHandler {
         return true
     }
 
-    /// A GET's answer where no database is read and no delay is drawn; nil for those two modes.
-    func getImmediately(id: Int) -> ImmediateResponse? {
+    /// A GET's answer: at once, unless it reads the database or may be delayed (the coin for
+    /// the delay is drawn later, once).
+    func get(id: Int) -> Plan<Pending> {
         switch mode {
-        case .database, .delayed:
-            return nil
+        case .database(let database):
+            return .later(.fromDatabase(id: id, database))
+        case .delayed:
+            return .later(.delayed(id: id))
         case .faulty:
-            if coin() { return Self.unavailable }
+            if coin() { return .now(ImmediateRouted("/ratings/:id", Self.unavailable)) }
         case .unavailable:
-            if Self.phase(uptime(), period: .seconds(60)) == 1 { return Self.unavailable }
+            if Self.phase(uptime(), period: .seconds(60)) == 1 { return .now(ImmediateRouted("/ratings/:id", Self.unavailable)) }
         case .unhealthy:
-            if !healthy { return Self.unavailable }
+            if !healthy { return .now(ImmediateRouted("/ratings/:id", Self.unavailable)) }
         case .memory:
             break
         }
-        return answer(id: id)
-    }
-
-    /// A GET's answer in the modes ``getImmediately(id:)`` leaves: from the database, or after
-    /// the coin's delay.
-    func get(id: Int) async throws -> Response {
-        switch mode {
-        case .database(let database):
-            do {
-                let (first, second) = try await database.ratings()
-                return .json(#"{"id":\#(id),"ratings":{"Reviewer1":\#(first),"Reviewer2":\#(second)}}"#)
-            } catch {
-                return .json(error.body, status: .internalServerError)
-            }
-        case .delayed:
-            if coin() { try await Task.sleep(for: delay) }
-            return answer(id: id).response
-        default:
-            return (getImmediately(id: id) ?? answer(id: id)).response
-        }
+        return .now(ImmediateRouted("/ratings/:id", answer(id: id)))
     }
 
     /// The ratings of `id`: those POSTed, or the built-in ones.
@@ -144,26 +141,10 @@ public struct RatingsService: BookinfoHandler {
 
     /// JavaScript's `parseInt(text, 10)`: leading white space, an optional sign, then at least one
     /// digit; whatever follows the digits is ignored. Nil where JavaScript gives `NaN`, and where
-    /// the digits overflow an `Int`. Read byte by byte, as every GET reads it.
+    /// the digits overflow an `Int`.
     static func parseInt(_ text: Substring) -> Int? {
-        var rest = text.utf8.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\n") }
-        var negative = false
-        if let sign = rest.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
-            negative = sign == UInt8(ascii: "-")
-            rest = rest.dropFirst()
-        }
-        var value = 0
-        var digits = 0
-        for byte in rest {
-            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { break }
-            let (times10, overflowed) = value.multipliedReportingOverflow(by: 10)
-            let (sum, overflowedAgain) = times10.addingReportingOverflow(Int(byte - UInt8(ascii: "0")))
-            guard !overflowed, !overflowedAgain else { return nil }
-            value = sum
-            digits += 1
-        }
-        guard digits > 0 else { return nil }
-        return negative ? -value : value
+        let rest = text.utf8.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\n") }
+        return DecimalText.leadingInteger(rest)?.value
     }
 }
 

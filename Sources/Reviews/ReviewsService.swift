@@ -4,7 +4,7 @@ import HTTPTypes
 import Logging
 
 /// Istio's `reviews` service, v1/v2/v3 in one program (spec §4): `GET /reviews/<id>`, `/health`.
-public struct ReviewsService: BookinfoHandler {
+public struct ReviewsService: PlanningHandler {
     public let configuration: ReviewsConfiguration
     let client: UpstreamClient
 
@@ -27,32 +27,32 @@ public struct ReviewsService: BookinfoHandler {
         ("Reviewer2", "Absolutely fun and entertaining. The play lacks thematic depth when compared to other plays by Shakespeare."),
     ]
 
-    public func respond(to request: Request, context: BasicRequestContext) async throws -> Routed {
-        if let answer = respondImmediately(to: request) { return answer.routed }
-        // Left for here: a review with ratings, which asks the ratings service.
-        let segments = request.uri.path.split(separator: "/", omittingEmptySubsequences: false)
-        let id = Self.javaInt(segments[2]) ?? 0
-        let stars = await fetchStars(id: id, request: request, logger: context.logger)
-        return Routed("/reviews/:id", .json(body(id: id, stars: stars)))
-    }
-
-    public func respondImmediately(to request: Request) -> ImmediateRouted? {
+    /// All but a review with ratings (which asks the ratings service) is answered at once; the
+    /// pending part is the product id.
+    public func plan(_ request: Request) -> Plan<Int32> {
         let path = request.uri.path
         if path == "/health" {
-            return ImmediateRouted("/health", .json(#"{"status": "Reviews is healthy"}"#))
+            return .now(ImmediateRouted("/health", .json(#"{"status": "Reviews is healthy"}"#)))
         }
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)
         guard segments.count == 3, segments[1] == "reviews" else {
-            return ImmediateRouted("not-found", .text("Not Found", status: .notFound, contentType: "text/plain"))
+            return .now(ImmediateRouted("not-found", .text("Not Found", status: .notFound, contentType: "text/plain")))
         }
         guard request.method == .get || request.method == .head else {
-            return ImmediateRouted("/reviews/:id", ImmediateResponse(status: .methodNotAllowed, headers: [.allow: "GET, HEAD"]))
+            return .now(ImmediateRouted("/reviews/:id", ImmediateResponse(status: .methodNotAllowed, headers: [.allow: "GET, HEAD"])))
         }
         guard let id = Self.javaInt(segments[2]) else {
-            return ImmediateRouted("/reviews/:id", .text("Not Found", status: .notFound, contentType: "text/plain"))
+            return .now(ImmediateRouted("/reviews/:id", .text("Not Found", status: .notFound, contentType: "text/plain")))
         }
-        guard !configuration.enableRatings else { return nil }
-        return ImmediateRouted("/reviews/:id", .json(body(id: id, stars: nil)))
+        guard configuration.enableRatings else {
+            return .now(ImmediateRouted("/reviews/:id", .json(body(id: id, stars: nil))))
+        }
+        return .later(id)
+    }
+
+    public func finish(_ id: Int32, request: Request, context: BasicRequestContext) async throws -> Routed {
+        let stars = await fetchStars(id: id, request: request, logger: context.logger)
+        return Routed("/reviews/:id", .json(body(id: id, stars: stars)))
     }
 
     /// The body, built by string concatenation exactly as the Java original does.

@@ -99,6 +99,21 @@ struct BookinfoKitTests {
         #expect(metrics.counterValue("http_requests_total", labels: [("route", "slow"), ("method", "GET"), ("status", "200")]) == 2)
     }
 
+    @Test("a path's integer: optional sign, ASCII digits, how many bytes it took; nil without a digit or on overflow")
+    func leadingInteger() {
+        func read(_ text: String) -> (value: Int, length: Int)? { DecimalText.leadingInteger(Substring(text).utf8) }
+        #expect(read("42")! == (42, 2))
+        #expect(read("-7x")! == (-7, 2))
+        #expect(read("+0012/")! == (12, 5))
+        #expect(read("9223372036854775807")! == (Int.max, 19))
+        for text in ["", "+", "-", "+-1", "x1", "9223372036854775808", "-9223372036854775809", "\u{663}"] {
+            #expect(read(text) == nil, "\(text)")
+        }
+        #expect(DecimalText.lastSegment("/ratings/12") == "12")
+        #expect(DecimalText.lastSegment("/ratings/") == "")
+        #expect(DecimalText.lastSegment("plain") == "plain")
+    }
+
     @Test("JSONText.quote escapes what JSON requires and copies everything else, non-ASCII included")
     func jsonQuote() throws {
         #expect(JSONText.quote("") == #""""#)
